@@ -1,0 +1,1 @@
+"""Generated protobuf code for the iplatform contract (see proto/iplatform/)."""
