@@ -27,7 +27,7 @@ def key_of(record: Record) -> Key:
 
 
 def key_message(key: Key) -> m.RecordKey:
-    return m.RecordKey(kind=key[0], id=key[1])  # type: ignore[arg-type]
+    return m.RecordKey(kind=key[0], id=key[1])
 
 
 def key_from_message(key: m.RecordKey) -> Key:
@@ -35,7 +35,8 @@ def key_from_message(key: m.RecordKey) -> Key:
 
 
 def canonical_bytes(record: Record) -> bytes:
-    return record.SerializeToString(deterministic=True)
+    data: bytes = record.SerializeToString(deterministic=True)
+    return data
 
 
 def record_hash(record: Record) -> bytes:
