@@ -15,6 +15,8 @@ from proto import identity, limits
 def _text(problems: list[str], name: str, value: str, required: bool = False) -> None:
     if required and not value.strip():
         problems.append(f"{name} is empty")
+    if "\x00" in value:
+        problems.append(f"{name} contains a NUL character")
     if len(value) > limits.MAX_TEXT_LENGTH:
         problems.append(f"{name} is longer than {limits.MAX_TEXT_LENGTH} characters")
 
@@ -73,6 +75,8 @@ def entry(en: m.CalendarEntry) -> list[str]:
     if not en.HasField("start") or not en.HasField("end"):
         problems.append("start and end are required")
         return problems
+    if en.start.nanos or en.end.nanos:
+        problems.append("start/end must be whole seconds")
     start, end = en.start.seconds, en.end.seconds
     if not (limits.MIN_EPOCH <= start < limits.MAX_EPOCH and limits.MIN_EPOCH <= end <= limits.MAX_EPOCH):
         problems.append("start/end outside the years 2000-2100")
