@@ -1,0 +1,130 @@
+"""A loopback TCP forwarder that counts the bytes crossing it and can cut links.
+
+Sits between agents and the hub so tests and benchmarks can report real bytes
+on the wire (TLS records included) and simulate a flaky link. Runs its own
+event loop in a background thread so it works beside blocking test code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Counters:
+    up: int = 0  # client -> server
+    down: int = 0  # server -> client
+    connections: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.up + self.down
+
+
+@dataclass
+class TcpProxy:
+    target_host: str
+    target_port: int
+    counters: Counters = field(default_factory=Counters)
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _server: asyncio.base_events.Server | None = None
+    _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _accepting: bool = True
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> TcpProxy:
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            self._server = loop.run_until_complete(
+                asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            )
+            self.port = self._server.sockets[0].getsockname()[1]
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="tcpproxy", daemon=True)
+        self._thread.start()
+        ready.wait(5)
+        return self
+
+    def reset(self) -> Counters:
+        """Return the counts so far and start counting from zero."""
+        old = Counters(self.counters.up, self.counters.down, self.counters.connections)
+        self.counters.up = self.counters.down = self.counters.connections = 0
+        return old
+
+    def cut(self, refuse_new: bool = False) -> None:
+        """Drop every open connection (and refuse new ones if asked)."""
+        self._accepting = not refuse_new
+        assert self._loop is not None
+        fut = asyncio.run_coroutine_threadsafe(self._close_all(), self._loop)
+        fut.result(5)
+
+    def heal(self) -> None:
+        self._accepting = True
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._thread:
+            self._thread.join(5)
+        self._loop = None
+
+    async def _shutdown(self) -> None:
+        if self._server:
+            self._server.close()
+        await self._close_all()
+
+    async def _close_all(self) -> None:
+        for w in list(self._writers):
+            w.close()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._accepting:
+            writer.close()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            writer.close()
+            return
+        self.counters.connections += 1
+        self._writers.update((writer, up_writer))
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
+            try:
+                while data := await src.read(65536):
+                    if up:
+                        self.counters.up += len(data)
+                    else:
+                        self.counters.down += len(data)
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(
+            pump(reader, up_writer, True), pump(up_reader, writer, False), return_exceptions=True
+        )
+        for w in (writer, up_writer):
+            self._writers.discard(w)
+            with contextlib.suppress(ConnectionError, OSError):
+                w.close()
