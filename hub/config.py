@@ -1,0 +1,343 @@
+"""Hub settings: frozen dataclasses loaded from ``DATA_DIR/hub.toml`` and validated.
+
+Every problem raises :class:`~hub.errors.ConfigError` naming the file, the key and the fix.
+Unknown keys are errors too: a misspelt key silently falling back to its default is
+worse than a refusal to start.
+
+``hub.toml``::
+
+    trust_domain = "iplatform.local"        # SPIFFE trust domain of every identity
+    listen = "127.0.0.1:7443"               # gRPC address; port 0 picks a free one
+    database_url = "sqlite:////srv/hub/hub.db"
+    log_level = "info"
+
+    [sync]
+    heartbeat_seconds = 5
+    stale_after_seconds = 30
+    max_batch_changes = 1000
+    max_inflight_batches = 4
+    reconcile_seconds = 600
+
+    [tls]
+    server_hosts = ["localhost", "127.0.0.1", "::1", "hub.example.kr"]
+
+    [pki]
+    agent_cert_days = 90
+
+    [server]
+    keepalive_seconds = 30
+    shutdown_grace_seconds = 5.0
+    store_threads = 8
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.errors import ConfigError
+from hub.pki import PkiPaths
+from proto import identity, limits
+
+CONFIG_NAME = "hub.toml"
+SERVE_INFO_NAME = "serve.json"
+DEFAULT_TRUST_DOMAIN = "iplatform.local"
+DEFAULT_LISTEN = "127.0.0.1:7443"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """``[sync]``: what the hub tells agents in Welcome, and when it calls a center stale."""
+
+    heartbeat_seconds: int = limits.DEFAULT_HEARTBEAT_SECONDS
+    """How often agents send a Heartbeat on their stream."""
+    stale_after_seconds: int = 30
+    """A center silent for longer than this is flagged stale in every answer."""
+    max_batch_changes: int = 1000
+    """Largest batch agents should send; the hub accepts up to twice this."""
+    max_inflight_batches: int = limits.DEFAULT_MAX_INFLIGHT_BATCHES
+    """Batches an agent may send before waiting for an Ack (backpressure)."""
+    reconcile_seconds: int = limits.DEFAULT_RECONCILE_SECONDS
+    """How often agents run digest reconciliation."""
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """``[tls]``: the hub's server certificate."""
+
+    server_hosts: tuple[str, ...] = ()
+    """Host names and IPs in the server certificate (agents dial one of them)."""
+
+
+@dataclass(frozen=True)
+class PkiSettings:
+    """``[pki]``: certificates the hub issues."""
+
+    agent_cert_days: int = 90
+    """Lifetime of certificates issued by ``iplat-hub center sign``."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """``[server]``: the gRPC server process."""
+
+    keepalive_seconds: int = 30
+    """HTTP/2 keepalive ping interval; finds dead agents without app-level traffic."""
+    shutdown_grace_seconds: float = 5.0
+    """On SIGTERM, how long open calls get to finish before they are cancelled."""
+    store_threads: int = 8
+    """Worker threads for the (blocking) store."""
+
+
+@dataclass(frozen=True)
+class HubConfig:
+    """Everything ``iplat-hub`` reads from ``DATA_DIR/hub.toml``."""
+
+    data_dir: Path
+    """The hub's data directory (holds hub.toml, pki/, serve.json, the SQLite file)."""
+    trust_domain: str = DEFAULT_TRUST_DOMAIN
+    """SPIFFE trust domain; peers from any other domain are refused."""
+    listen: str = DEFAULT_LISTEN
+    """HOST:PORT the gRPC server binds; port 0 picks a free port (see serve.json)."""
+    database_url: str = ""
+    """SQLAlchemy URL of the store (sqlite:///... or postgresql+psycopg://...)."""
+    log_level: str = "info"
+    """debug, info, warning or error."""
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    """``[sync]`` settings."""
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    """``[tls]`` settings."""
+    pki: PkiSettings = field(default_factory=PkiSettings)
+    """``[pki]`` settings."""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    """``[server]`` settings."""
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / CONFIG_NAME
+
+    @property
+    def pki_paths(self) -> PkiPaths:
+        return PkiPaths(self.data_dir / "pki")
+
+    @property
+    def serve_info_path(self) -> Path:
+        return self.data_dir / SERVE_INFO_NAME
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "sync": SyncSettings,
+    "tls": TlsSettings,
+    "pki": PkiSettings,
+    "server": ServerSettings,
+}
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'hub.db').resolve()}"
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[v6]:PORT`` for IPv6); ValueError says what is wrong."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"port {port_text!r} is not a number in 0..65535")
+    return host, int(port_text)
+
+
+class _Checker:
+    """Reads one TOML table into a dataclass, collecting the file and key for errors."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str, fix: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {key}: {problem}. Fix: {fix}")
+
+    def table(
+        self, raw: dict[str, Any], section: str, cls: type[Any], skip: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        known = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            where = f"[{section}] {key}" if section else key
+            f = known.get(key)
+            if f is None:
+                raise self.fail(
+                    where, "unknown key", f"remove it or use one of: {', '.join(sorted(known))}"
+                )
+            if not section and key in _SECTIONS:
+                continue  # sub-tables are read by from_dict
+            # Leaf settings all have plain defaults; their type says what the TOML must hold.
+            out[key] = self._coerce(where, value, f.default)
+        return out
+
+    def _coerce(self, where: str, value: Any, default: Any) -> Any:
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+            want = "true or false"
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            want = "a whole number"
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            want = "a number"
+            value = float(value) if ok else value
+        elif isinstance(default, str):
+            ok = isinstance(value, str)
+            want = "a quoted string"
+        elif isinstance(default, tuple):
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+            want = 'a list of strings, e.g. ["hub.example.kr"]'
+            value = tuple(value) if ok else value
+        else:  # pragma: no cover - every field type is listed above
+            raise TypeError(f"no coercion for {where}")
+        if not ok:
+            raise self.fail(
+                where, f"{json.dumps(value, default=str)} has the wrong type", f"write {want}"
+            )
+        return value
+
+    def in_range(self, where: str, value: float, low: float, high: float) -> None:
+        if not low <= value <= high:
+            raise self.fail(
+                where, f"{value} is out of range", f"use a value between {low} and {high}"
+            )
+
+
+def load(data_dir: Path) -> HubConfig:
+    """Read and validate ``data_dir/hub.toml``."""
+    data_dir = data_dir.resolve()
+    path = data_dir / CONFIG_NAME
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} not found: is --data-dir right? Create a hub with "
+            f"'iplat-hub init --data-dir {data_dir}'"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read {path}: {exc}; check the file's permissions and encoding"
+        ) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax at that line") from exc
+    return from_dict(raw, data_dir, path)
+
+
+def from_dict(raw: dict[str, Any], data_dir: Path, path: Path) -> HubConfig:
+    c = _Checker(path)
+    top = c.table(raw, "", HubConfig, skip=("data_dir",))
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        sub = raw.get(name, {})
+        if not isinstance(sub, dict):
+            raise c.fail(name, "must be a table", f"write it as a [{name}] section")
+        sections[name] = cls(**c.table(sub, name, cls))
+    cfg = HubConfig(data_dir=data_dir, **top, **sections)
+    if not cfg.database_url:
+        cfg = dataclasses.replace(cfg, database_url=default_database_url(data_dir))
+    _validate(c, cfg)
+    return cfg
+
+
+def _validate(c: _Checker, cfg: HubConfig) -> None:
+    try:
+        identity.make(cfg.trust_domain, "hub", "hub")
+    except ValueError as exc:
+        raise c.fail(
+            "trust_domain", str(exc), 'use a lower-case DNS-like name such as "iplatform.local"'
+        ) from None
+    try:
+        parse_listen(cfg.listen)
+    except ValueError as exc:
+        raise c.fail(
+            "listen", str(exc), 'write HOST:PORT, e.g. "0.0.0.0:7443" or "[::]:7443"'
+        ) from None
+    scheme = cfg.database_url.split(":", 1)[0]
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise c.fail(
+            "database_url",
+            f"unsupported database {scheme!r}",
+            'use "sqlite:///PATH" or "postgresql+psycopg://USER@HOST/DB"',
+        )
+    if cfg.log_level not in LOG_LEVELS:
+        raise c.fail(
+            "log_level", f"{cfg.log_level!r} is not a level", f"use one of {', '.join(LOG_LEVELS)}"
+        )
+    s = cfg.sync
+    c.in_range("[sync] heartbeat_seconds", s.heartbeat_seconds, 1, 3600)
+    c.in_range("[sync] stale_after_seconds", s.stale_after_seconds, 1, 7 * 86400)
+    if s.stale_after_seconds <= s.heartbeat_seconds:
+        raise c.fail(
+            "[sync] stale_after_seconds",
+            f"{s.stale_after_seconds} is not longer than heartbeat_seconds ({s.heartbeat_seconds})",
+            "make it several heartbeats long (e.g. 6x heartbeat_seconds)",
+        )
+    c.in_range("[sync] max_batch_changes", s.max_batch_changes, 1, limits.MAX_BATCH_CHANGES)
+    c.in_range("[sync] max_inflight_batches", s.max_inflight_batches, 1, 64)
+    c.in_range("[sync] reconcile_seconds", s.reconcile_seconds, 10, 7 * 86400)
+    c.in_range("[pki] agent_cert_days", cfg.pki.agent_cert_days, 1, 825)
+    c.in_range("[server] keepalive_seconds", cfg.server.keepalive_seconds, 1, 3600)
+    c.in_range("[server] shutdown_grace_seconds", cfg.server.shutdown_grace_seconds, 0, 600)
+    c.in_range("[server] store_threads", cfg.server.store_threads, 1, 256)
+
+
+def render(cfg: HubConfig) -> str:
+    """The hub.toml ``iplat-hub init`` writes: every key, with a comment saying what it does."""
+    s = cfg.sync
+    hosts = ", ".join(json.dumps(h) for h in cfg.tls.server_hosts)
+    return f"""\
+# iplat-hub configuration. Every key is optional; shown are the values in force.
+# Restart 'iplat-hub serve' after editing.
+
+# SPIFFE trust domain: identities are spiffe://<trust_domain>/<kind>/<name>.
+# Changing it invalidates every issued certificate.
+trust_domain = {json.dumps(cfg.trust_domain)}
+# gRPC address (HOST:PORT). Port 0 picks a free port, written to serve.json.
+listen = {json.dumps(cfg.listen)}
+# SQLAlchemy URL: sqlite:///PATH (default) or postgresql+psycopg://USER@HOST/DB
+database_url = {json.dumps(cfg.database_url)}
+# debug, info, warning or error (JSON lines on stderr)
+log_level = {json.dumps(cfg.log_level)}
+
+[sync]
+# Agents send a heartbeat this often.
+heartbeat_seconds = {s.heartbeat_seconds}
+# A center silent for longer is flagged stale in every answer.
+stale_after_seconds = {s.stale_after_seconds}
+# Largest batch agents should send (the hub accepts up to twice this).
+max_batch_changes = {s.max_batch_changes}
+# Unacknowledged batches an agent may have in flight.
+max_inflight_batches = {s.max_inflight_batches}
+# Interval of digest reconciliation (anti-entropy).
+reconcile_seconds = {s.reconcile_seconds}
+
+[tls]
+# Names in the server certificate; agents must dial one of them.
+# Changing this needs a new server certificate.
+server_hosts = [{hosts}]
+
+[pki]
+# Lifetime of agent certificates issued by 'iplat-hub center sign'.
+agent_cert_days = {cfg.pki.agent_cert_days}
+
+[server]
+# HTTP/2 keepalive ping interval (seconds).
+keepalive_seconds = {cfg.server.keepalive_seconds}
+# Seconds open calls get to finish on SIGTERM.
+shutdown_grace_seconds = {cfg.server.shutdown_grace_seconds}
+# Worker threads for database calls.
+store_threads = {cfg.server.store_threads}
+"""

@@ -1,0 +1,257 @@
+"""The hub's gRPC server: mutual TLS, the services, health, reflection, shutdown.
+
+Every peer must present a certificate chaining to ``pki/bundle.pem`` (the TLS handshake
+fails otherwise); :mod:`hub.auth` then decides per method. The store is blocking, so
+its calls run on a dedicated thread pool (:class:`StoreAccess`); on SQLite, writes are
+serialized in-process, because SQLite admits one writer and busy-waiting threads would
+only burn the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from iplatform.v1 import sync_pb2, view_pb2
+
+from hub import auth, logs
+from hub.config import HubConfig, parse_listen
+from hub.errors import ServeError
+from hub.pki import write_atomic
+from hub.store import Store
+from hub.sync_service import SyncService
+from hub.view_service import ViewService
+from proto import grpc_services, limits
+
+log = logging.getLogger("hub.server")
+T = TypeVar("T")
+
+SERVICE_NAMES = (
+    sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
+    view_pb2.DESCRIPTOR.services_by_name["ViewService"].full_name,
+)
+
+
+class StoreAccess:
+    """Runs blocking store calls on worker threads without blocking the event loop."""
+
+    def __init__(self, store: Store, threads: int) -> None:
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hub-store")
+        self._write_lock = asyncio.Lock() if store.dialect == "sqlite" else None
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._write_lock is None:
+            return await self.read(fn, *args, **kwargs)
+        async with self._write_lock:
+            return await self.read(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ServeError(
+            f"cannot read {path} ({exc}); run 'iplat-hub init' or restore DATA_DIR/pki"
+        ) from exc
+
+
+def server_credentials(config: HubConfig) -> grpc.ServerCredentials:
+    paths = config.pki_paths
+    return grpc.ssl_server_credentials(
+        [(_read(paths.server_key), _read(paths.server_cert))],
+        root_certificates=_read(paths.bundle),
+        require_client_auth=True,
+    )
+
+
+def server_options(config: HubConfig) -> list[tuple[str, Any]]:
+    keepalive_ms = config.server.keepalive_seconds * 1000
+    return [
+        ("grpc.max_receive_message_length", limits.MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", limits.MAX_MESSAGE_BYTES),
+        # Liveness of idle agents is HTTP/2 pings in gRPC's C core, not Python work.
+        ("grpc.keepalive_time_ms", keepalive_ms),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        # Agents may ping every 10 s; faster pingers get GOAWAY (too_many_pings).
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 3),
+        # Without this a second hub could bind the same port and split traffic.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class HubServer:
+    """One hub process: ``await start()``, then ``await wait()``; ``shutdown()`` is idempotent."""
+
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        listen: str | None = None,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self._listen = listen or config.listen
+        self._store = store
+        self._owns_store = store is None
+        self._clock = clock
+        self._server: grpc.aio.Server | None = None
+        self._access: StoreAccess | None = None
+        self._health: Any = None
+        self._stopped = asyncio.Event()
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self.address = ""
+        self.sync: SyncService | None = None
+
+    async def start(self) -> str:
+        """Open the store, bind, start serving; return the bound ``HOST:PORT``."""
+        cfg = self.config
+        host, port = parse_listen(self._listen)
+        creds = server_credentials(cfg)
+        if self._store is None:
+            self._store = await asyncio.to_thread(Store.open, cfg.database_url)
+        self._access = StoreAccess(self._store, cfg.server.store_threads)
+        server = grpc.aio.server(
+            interceptors=[auth.AuthInterceptor(cfg.trust_domain)], options=server_options(cfg)
+        )
+        self.sync = SyncService(self._access, cfg.trust_domain, cfg.sync, self._clock)
+        grpc_services.add_SyncServiceServicer_to_server(self.sync, server)
+        grpc_services.add_ViewServiceServicer_to_server(
+            ViewService(self._access, cfg.sync.stale_after_seconds, self._clock), server
+        )
+        self._health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        for name in ("", *SERVICE_NAMES):
+            await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        try:
+            bound = server.add_secure_port(_address(host, port), creds)
+        except RuntimeError as exc:
+            bound = 0
+            reason = str(exc)
+        else:
+            reason = "address in use or not local"
+        if not bound:
+            await self._close_store()
+            raise ServeError(
+                f"cannot listen on {self._listen} ({reason}); stop the other process or pick "
+                "another address with --listen HOST:PORT"
+            )
+        await server.start()
+        self._server = server
+        self.address = _address(host, bound)
+        write_atomic(
+            cfg.serve_info_path,
+            json.dumps({"grpc": self.address, "pid": os.getpid()}).encode(),
+        )
+        logs.event(
+            log,
+            "listening",
+            address=self.address,
+            trust_domain=cfg.trust_domain,
+            database=self._store.dialect,
+            pid=os.getpid(),
+        )
+        return self.address
+
+    async def wait(self) -> None:
+        await self._stopped.wait()
+
+    async def run(self) -> None:
+        """Serve until SIGTERM/SIGINT, then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        await self.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            await self.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        logs.event(log, "signal", signal=sig.name)
+        self._begin_shutdown()
+
+    def _begin_shutdown(self) -> asyncio.Task[None]:
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.ensure_future(self._shutdown())
+        return self._shutdown_task
+
+    async def shutdown(self) -> None:
+        """Stop accepting calls, end open streams after their current message, close the store.
+
+        Idempotent and safe to call concurrently (a signal and a ``finally``): every caller
+        waits for the one shutdown.
+        """
+        await asyncio.shield(self._begin_shutdown())
+
+    async def _shutdown(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            grace = self.config.server.shutdown_grace_seconds
+            logs.event(log, "shutting_down", grace_seconds=grace)
+            if self._health is not None:
+                await self._health.enter_graceful_shutdown()
+            if self.sync is not None:
+                self.sync.close_all("hub shutting down; reconnect shortly")
+            await server.stop(grace)
+            self._remove_serve_info()
+            logs.event(log, "stopped")
+        await self._close_store()
+        self._stopped.set()
+
+    async def _close_store(self) -> None:
+        access, self._access = self._access, None
+        if access is not None:
+            await asyncio.to_thread(access.close)
+        if self._owns_store and self._store is not None:
+            store, self._store = self._store, None
+            await asyncio.to_thread(store.close)
+
+    def _remove_serve_info(self) -> None:
+        path = self.config.serve_info_path
+        try:
+            info = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return
+        if info.get("pid") == os.getpid():
+            path.unlink(missing_ok=True)
+
+
+async def serve(config: HubConfig, listen: str | None = None) -> None:
+    """Run a hub until a signal stops it (``iplat-hub serve``)."""
+    hub = HubServer(config, listen=listen)
+    try:
+        await hub.run()
+    finally:
+        await hub.shutdown()
