@@ -1,0 +1,226 @@
+"""The agent's key, certificate signing request, and the TLS material it dials the hub with.
+
+The private key (ECDSA P-256) is made at the center and never leaves the agent dir: the
+hub operator signs the CSR and hands back ``agent.crt`` plus the CA bundle ``ca.pem``.
+The hub takes the center identity from the URI SAN it writes into the certificate, so
+the CSR's subject is informational only.
+
+:func:`load_tls` reads and cross-checks the three files before any network traffic, so
+a wrong, expired or mismatched file is reported as what it is instead of as an opaque
+TLS handshake failure.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from agent.config import TlsConfig
+from agent.errors import PkiError
+from proto import identity
+
+KEY_FILE = "agent.key"
+CSR_FILE = "agent.csr"
+CERT_FILE = "agent.crt"
+CA_FILE = "ca.pem"
+# `check` warns this long before the certificate expires, so renewal is not an outage.
+EXPIRY_WARNING = timedelta(days=14)
+
+
+def generate_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def make_csr(key: ec.EllipticCurvePrivateKey, center_id: str) -> bytes:
+    """A PEM CSR with subject CN = ``center_id`` (the hub decides the real identity)."""
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, center_id)]))
+        .sign(key, hashes.SHA256())
+    )
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory, then rename.
+
+    The temp file gets ``mode`` before any byte is written, so a private key is never
+    readable by others, not even for an instant.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def create_key_and_csr(
+    directory: Path, center_id: str, *, force: bool = False
+) -> tuple[Path, Path]:
+    """Make ``agent.key`` (0600) and ``agent.csr`` in ``directory``; return their paths.
+
+    Refuses to replace an existing key unless ``force``: the key may already have a
+    signed certificate, and replacing it silently would cut the center off the hub.
+    """
+    key_path, csr_path = directory / KEY_FILE, directory / CSR_FILE
+    if key_path.exists() and not force:
+        raise PkiError(
+            f"{key_path} already exists; keeping it (its certificate may be in use). "
+            "To make a new key and CSR anyway, run init again with --force"
+        )
+    key = generate_key()
+    write_atomic(key_path, key_pem(key), mode=0o600)
+    write_atomic(csr_path, make_csr(key, center_id))
+    return key_path, csr_path
+
+
+@dataclass(frozen=True)
+class TlsMaterial:
+    """The PEM bytes gRPC needs, after they were checked against each other."""
+
+    key_pem: bytes
+    cert_pem: bytes
+    ca_pem: bytes
+    not_after: datetime
+    """When the agent certificate expires (UTC)."""
+    identity: str
+    """The SPIFFE URI the hub wrote into the certificate."""
+
+    def expires_soon(self, now: datetime) -> bool:
+        return self.not_after - now < EXPIRY_WARNING
+
+
+def _read(path: Path, what: str, fix: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PkiError(f"{what} {path} is missing: {fix}") from None
+    except OSError as exc:
+        raise PkiError(
+            f"cannot read {what} {path}: {exc.strerror}; check its permissions"
+        ) from None
+
+
+def load_tls(tls: TlsConfig, center_id: str, now: datetime | None = None) -> TlsMaterial:
+    """Read key, certificate and CA bundle; raise PkiError naming the first problem and its fix."""
+    now = now or datetime.now(UTC)
+    sign_hint = (
+        "send agent.csr to the hub operator "
+        f"(iplat-hub center sign agent.csr --center {center_id}) "
+        "and put the returned agent.crt and ca.pem next to agent.toml"
+    )
+    key_bytes = _read(Path(tls.key), "private key", "run `iplat-agent init` to make one")
+    cert_bytes = _read(Path(tls.cert), "certificate", sign_hint)
+    ca_bytes = _read(Path(tls.ca), "CA bundle", sign_hint)
+
+    try:
+        key = serialization.load_pem_private_key(key_bytes, password=None)
+    except (ValueError, TypeError) as exc:
+        raise PkiError(
+            f"{tls.key} is not an unencrypted PEM private key ({exc}); "
+            "run `iplat-agent init --force` to make a new key and get it signed again"
+        ) from None
+    try:
+        cert = x509.load_pem_x509_certificate(cert_bytes)
+    except ValueError:
+        raise PkiError(f"{tls.cert} is not a PEM certificate: {sign_hint}") from None
+    try:
+        cas = x509.load_pem_x509_certificates(ca_bytes)
+    except ValueError:
+        raise PkiError(
+            f"{tls.ca} is not a PEM CA bundle: ask the hub operator for ca.pem"
+        ) from None
+
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    if cert.public_key().public_bytes(der, spki) != key.public_key().public_bytes(der, spki):
+        raise PkiError(
+            f"{tls.cert} does not belong to the key {tls.key} (was the key replaced after "
+            f"signing?): {sign_hint}"
+        )
+    if not any(_issued_by(cert, ca) for ca in cas):
+        raise PkiError(
+            f"{tls.cert} was not issued by any CA in {tls.ca}: ask the hub operator for the "
+            "current ca.pem (bundle.pem on the hub)"
+        )
+    if cert.not_valid_after_utc <= now:
+        raise PkiError(
+            f"{tls.cert} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: make a new "
+            f"CSR (iplat-agent init --force) and {sign_hint}"
+        )
+    if cert.not_valid_before_utc > now:
+        raise PkiError(
+            f"{tls.cert} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC: "
+            "check this machine's clock (NTP)"
+        )
+    uri = _center_identity(cert, tls.cert)
+    parsed = identity.parse(uri)
+    if parsed.kind != "center" or parsed.name != center_id:
+        raise PkiError(
+            f"{tls.cert} was issued to {uri}, but agent.toml says center_id = {center_id!r}: "
+            f"fix center_id, or have the certificate signed with --center {center_id}"
+        )
+    return TlsMaterial(
+        key_pem=key_bytes,
+        cert_pem=cert_bytes,
+        ca_pem=ca_bytes,
+        not_after=cert.not_valid_after_utc,
+        identity=uri,
+    )
+
+
+def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _center_identity(cert: x509.Certificate, path: Path | str) -> str:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        san = None
+    uris = [] if san is None else san.value.get_values_for_type(x509.UniformResourceIdentifier)
+    for uri in uris:
+        if uri.startswith("spiffe://"):
+            return uri
+    raise PkiError(
+        f"{path} carries no spiffe:// identity, so it was not signed by the hub: "
+        "have it signed with iplat-hub center sign"
+    )
+
+
+def key_mode_problem(path: Path) -> str | None:
+    """Why the key file's permissions are too open, or None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"{path} is readable by other users (mode {mode:o}): run chmod 600 {path}"
+    return None
