@@ -38,6 +38,7 @@ from agent.pki import TlsMaterial
 from agent.state import AgentState
 from agent.status import (
     CONNECTED,
+    K_HUB_BOUND,
     K_HUB_HWM,
     K_LAST_ACK_AT,
     K_LAST_RECONCILE,
@@ -342,6 +343,22 @@ class Session:
         welcome = response.welcome
         hwm = int(welcome.high_water_mark)
         self.settings = self.settings.merged(welcome.settings)
+        bound = await self._db(state.get_meta, K_HUB_BOUND)
+        if not bound and hwm > 0 and hwm <= last_assigned:
+            # A state file that never talked to this hub (reinstalled agent, lost state)
+            # can have numbered its changes below a hwm left by a previous life: those
+            # seqs are not ours, so acknowledging by them would drop unsent changes.
+            renumbered = await self._db(state.ensure_seq_above, hwm)
+            last_assigned = await self._db(state.last_assigned_seq)
+            self._reconcile_due = True
+            logs.event(
+                log,
+                "hub_knows_previous_state",
+                logging.WARNING,
+                hub_hwm=hwm,
+                renumbered=renumbered,
+                action="first contact of this state file with a hub that has data; reconciling",
+            )
         if hwm > last_assigned:
             # The hub committed seqs this state never assigned: our state file is younger
             # than the hub's copy (lost or restored). Number ours above it and compare.
@@ -369,6 +386,8 @@ class Session:
                 action="the hub was probably restored from a backup; reconciling now",
             )
         dropped = await self._db(state.ack, hwm)
+        if not bound:
+            await self._db(state.set_meta, K_HUB_BOUND, "1")
         self._sent_seq = hwm
         self.welcomed = True
         now = time.time()

@@ -35,6 +35,8 @@ K_SESSION_STARTED = "live.session_started_at"
 K_LAST_ACK_AT = "live.last_ack_at"
 K_HUB_HWM = "live.hub_hwm"
 K_LAST_RECONCILE = "live.last_reconcile"
+# Set once this state file has been welcomed by a hub (see client._handshake).
+K_HUB_BOUND = "sync.hub_bound"
 
 CONNECTING = "connecting"
 CONNECTED = "connected"
