@@ -113,12 +113,28 @@ class Heartbeat(_message.Message):
     def __init__(self, sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backlog: _Optional[int] = ..., last_assigned_seq: _Optional[int] = ..., sources: _Optional[_Iterable[_Union[SourceHealth, _Mapping]]] = ..., quarantined_deletes: _Optional[int] = ...) -> None: ...
 
 class Control(_message.Message):
-    __slots__ = ("resync", "settings")
+    __slots__ = ("resync", "settings", "trust_bundle", "renew")
     RESYNC_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
+    TRUST_BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    RENEW_FIELD_NUMBER: _ClassVar[int]
     resync: ResyncRequest
     settings: Settings
-    def __init__(self, resync: _Optional[_Union[ResyncRequest, _Mapping]] = ..., settings: _Optional[_Union[Settings, _Mapping]] = ...) -> None: ...
+    trust_bundle: TrustBundleUpdate
+    renew: RenewRequest
+    def __init__(self, resync: _Optional[_Union[ResyncRequest, _Mapping]] = ..., settings: _Optional[_Union[Settings, _Mapping]] = ..., trust_bundle: _Optional[_Union[TrustBundleUpdate, _Mapping]] = ..., renew: _Optional[_Union[RenewRequest, _Mapping]] = ...) -> None: ...
+
+class TrustBundleUpdate(_message.Message):
+    __slots__ = ("trust_bundle_pem",)
+    TRUST_BUNDLE_PEM_FIELD_NUMBER: _ClassVar[int]
+    trust_bundle_pem: bytes
+    def __init__(self, trust_bundle_pem: _Optional[bytes] = ...) -> None: ...
+
+class RenewRequest(_message.Message):
+    __slots__ = ("reason",)
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    def __init__(self, reason: _Optional[str] = ...) -> None: ...
 
 class ResyncRequest(_message.Message):
     __slots__ = ("reason",)
