@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Union
 
 from iplatform.v1 import enums_pb2 as e
 from iplatform.v1 import message_pb2 as m
 
-Record = Union[m.Equipment, m.CalendarEntry]
+Record = m.Equipment | m.CalendarEntry
 # (record kind enum value, record id)
 Key = tuple[int, str]
 HASH_BYTES = 8
@@ -71,7 +70,5 @@ def pack_digests(digests: list[bytes]) -> bytes:
 
 def unpack_digests(blob: bytes, bucket_count: int) -> list[bytes]:
     if len(blob) != bucket_count * HASH_BYTES:
-        raise ValueError(
-            f"digest blob has {len(blob)} bytes, expected {bucket_count * HASH_BYTES}"
-        )
+        raise ValueError(f"digest blob has {len(blob)} bytes, expected {bucket_count * HASH_BYTES}")
     return [blob[i * HASH_BYTES : (i + 1) * HASH_BYTES] for i in range(bucket_count)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from iplatform.v1 import enums_pb2 as e
 from iplatform.v1 import message_pb2 as m
+
 from proto import identity, limits
 
 
@@ -78,7 +79,9 @@ def entry(en: m.CalendarEntry) -> list[str]:
     if en.start.nanos or en.end.nanos:
         problems.append("start/end must be whole seconds")
     start, end = en.start.seconds, en.end.seconds
-    if not (limits.MIN_EPOCH <= start < limits.MAX_EPOCH and limits.MIN_EPOCH <= end <= limits.MAX_EPOCH):
+    if not (
+        limits.MIN_EPOCH <= start < limits.MAX_EPOCH and limits.MIN_EPOCH <= end <= limits.MAX_EPOCH
+    ):
         problems.append("start/end outside the years 2000-2100")
     elif end <= start:
         problems.append("end is not after start (inverted or empty interval)")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import demo_data  # noqa: E402
+import demo_data
 
 PY = sys.executable
 
@@ -76,35 +76,69 @@ def main() -> int:
         say(f"hub: init in {hub_dir} (SQLite, new CA with ECDSA P-256)")
         run("hub", "init", "--data-dir", str(hub_dir), "--listen", "127.0.0.1:0")
         for c in demo_data.CENTERS:
-            run("hub", "center", "add", c.id, "--industry", c.industry, "--name-ko", c.name_ko,
-                "--name-en", c.name_en, "--region", c.region, "--role", c.role,
-                "--data-dir", str(hub_dir))
+            run(
+                "hub",
+                "center",
+                "add",
+                c.id,
+                "--industry",
+                c.industry,
+                "--name-ko",
+                c.name_ko,
+                "--name-en",
+                c.name_en,
+                "--region",
+                c.region,
+                "--role",
+                c.role,
+                "--data-dir",
+                str(hub_dir),
+            )
         say("hub: serving gRPC with mutual TLS")
         log = (root / "logs" / "hub.log").open("wb")
-        procs.append(subprocess.Popen([PY, "-m", "hub", "serve", "--data-dir", str(hub_dir)],
-                                      stdout=log, stderr=log))
+        procs.append(
+            subprocess.Popen(
+                [PY, "-m", "hub", "serve", "--data-dir", str(hub_dir)], stdout=log, stderr=log
+            )
+        )
         serve_file = hub_dir / "serve.json"
-        address = wait_for("the hub to listen",
-                           lambda: serve_file.exists() and json.loads(serve_file.read_text())["grpc"])
+        address = wait_for(
+            "the hub to listen",
+            lambda: serve_file.exists() and json.loads(serve_file.read_text())["grpc"],
+        )
 
         now = datetime.now(UTC)
         expected = {}
         for c in demo_data.CENTERS:
             adir = root / "agents" / c.id
             run("agent", "init", "--center", c.id, "--hub", address, "--dir", str(adir))
-            run("hub", "center", "sign", str(adir / "agent.csr"), "--center", c.id,
-                "--data-dir", str(hub_dir))
+            run(
+                "hub",
+                "center",
+                "sign",
+                str(adir / "agent.csr"),
+                "--center",
+                c.id,
+                "--data-dir",
+                str(hub_dir),
+            )
             expected[c.id] = demo_data.write_center(c, adir, now)
             alog = (root / "logs" / f"agent-{c.id}.log").open("wb")
-            procs.append(subprocess.Popen(
-                [PY, "-m", "agent", "run", "--config", str(adir / "agent.toml")],
-                stdout=alog, stderr=alog))
+            procs.append(
+                subprocess.Popen(
+                    [PY, "-m", "agent", "run", "--config", str(adir / "agent.toml")],
+                    stdout=alog,
+                    stderr=alog,
+                )
+            )
         total = sum(e + n for e, n in expected.values())
         say(f"agents: {len(expected)} centers started, {total} records to sync")
 
         def synced() -> bool:
-            got = {c["id"]: (len(c["equipment"]), sum(len(e["entries"]) for e in c["equipment"]))
-                   for c in view(hub_dir)["centers"]}
+            got = {
+                c["id"]: (len(c["equipment"]), sum(len(e["entries"]) for e in c["equipment"]))
+                for c in view(hub_dir)["centers"]
+            }
             return all(got.get(cid) == want for cid, want in expected.items())
 
         t0 = time.monotonic()
@@ -120,12 +154,15 @@ def main() -> int:
         row["start"] = start.strftime("%Y-%m-%dT%H:%M")
         row["end"] = (start + timedelta(hours=5)).strftime("%Y-%m-%dT%H:%M")
         row["kind"] = "booked"
-        say(f"{center.id}: moving booking {row['id']} to {row['start']}-{row['end'][11:]} "
-            "(Asia/Seoul) in calendar.csv")
+        say(
+            f"{center.id}: moving booking {row['id']} to {row['start']}-{row['end'][11:]} "
+            "(Asia/Seoul) in calendar.csv"
+        )
         t0 = time.monotonic()
         demo_data.write_csv(cal, demo_data.CALENDAR_HEADER, rows)
-        want_start = start.replace(tzinfo=demo_data.SEOUL).astimezone(UTC).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")
+        want_start = (
+            start.replace(tzinfo=demo_data.SEOUL).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
 
         def arrived() -> dict | None:  # type: ignore[type-arg]
             for c in view(hub_dir)["centers"]:
@@ -138,11 +175,21 @@ def main() -> int:
             return None
 
         entry = wait_for("the changed booking at the hub", arrived, timeout=30, interval=0.01)
-        say(f"hub has it after {(time.monotonic() - t0) * 1000:.0f} ms "
-            f"(polling the CLI included): {json.dumps(entry)}")
-        say("customer names stayed at the center: "
-            + ("yes" if not any(name in json.dumps(view(hub_dir), ensure_ascii=False)
-                      for name in demo_data.CUSTOMERS) else "NO"))
+        say(
+            f"hub has it after {(time.monotonic() - t0) * 1000:.0f} ms "
+            f"(polling the CLI included): {json.dumps(entry)}"
+        )
+        say(
+            "customer names stayed at the center: "
+            + (
+                "yes"
+                if not any(
+                    name in json.dumps(view(hub_dir), ensure_ascii=False)
+                    for name in demo_data.CUSTOMERS
+                )
+                else "NO"
+            )
+        )
         if args.keep_running:
             say(f"hub at {address}; logs in {root / 'logs'}; Ctrl-C to stop")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -10,7 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> T:
+def eventually(
+    fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+) -> T:
     """Call ``fn`` until it returns a truthy value without raising; return that value.
 
     Raises AssertionError with the last error or value when ``timeout`` passes.
@@ -26,7 +28,9 @@ def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.0
         except (AssertionError, LookupError, ValueError, OSError) as exc:
             last = exc
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {timeout}s{' (' + what + ')' if what else ''}: last={last!r}")
+            raise AssertionError(
+                f"not true within {timeout}s{' (' + what + ')' if what else ''}: last={last!r}"
+            )
         time.sleep(interval)
 
 
@@ -44,5 +48,7 @@ async def aeventually(
         except (AssertionError, LookupError, ValueError, OSError) as exc:
             last = exc
         if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {timeout}s{' (' + what + ')' if what else ''}: last={last!r}")
+            raise AssertionError(
+                f"not true within {timeout}s{' (' + what + ')' if what else ''}: last={last!r}"
+            )
         await asyncio.sleep(interval)
