@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import TypeAlias
 
 from iplatform.v1 import enums_pb2 as e
 from iplatform.v1 import message_pb2 as m
 
-Record = m.Equipment | m.CalendarEntry
+Record: TypeAlias = m.Equipment | m.CalendarEntry
 # (record kind enum value, record id)
 Key = tuple[int, str]
 HASH_BYTES = 8
