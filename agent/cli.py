@@ -1,4 +1,4 @@
-"""``iplat-agent``: init, check, run, status, approve-deletes.
+"""``iplat-agent``: init, enroll, check, run, status, approve-deletes.
 
 Commands raise :class:`agent.errors.AgentError` (messages say what to do next); only
 :func:`main` prints them, with the error's exit code. ``main(argv)`` returns the exit code,
@@ -16,10 +16,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent import logs, pki, templates
+from agent import enroll, logs, pki, templates
 from agent.check import format_check, run_check
-from agent.config import AgentConfig, load_config
-from agent.errors import AgentError, ConfigError, SourceError
+from agent.config import AgentConfig, TlsConfig, load_config
+from agent.errors import (
+    AgentError,
+    CertificateExpiredError,
+    ConfigError,
+    PkiError,
+    SourceError,
+    StateError,
+)
 from agent.runner import Agent
 from agent.sources import build_sources
 from agent.state import AgentState
@@ -44,6 +51,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", required=True, type=Path, help="the agent directory to create")
     p.add_argument("--force", action="store_true", help="replace an existing key and agent.toml")
     p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "enroll",
+        help="get this center's certificate from the hub with a one-time token",
+        description=(
+            "Make the key here, check the hub's CA against --ca-fingerprint (nothing is sent "
+            "unless it matches), exchange the token for a certificate, and write agent.crt, "
+            "ca.pem and (if absent) agent.toml and the CSV templates into --dir."
+        ),
+    )
+    p.add_argument("--hub", required=True, help="the hub's HOST:PORT")
+    token = p.add_mutually_exclusive_group(required=True)
+    token.add_argument("--token", help="the one-time token from the hub operator")
+    token.add_argument(
+        "--token-file", type=Path, help="read the token from this file (keeps it out of `ps`)"
+    )
+    p.add_argument(
+        "--ca-fingerprint",
+        required=True,
+        help="sha256:HEX of the hub's CA, from the hub operator (pinned: no trust on first use)",
+    )
+    p.add_argument(
+        "--dir", type=Path, default=Path("."), help="the agent directory (default: current)"
+    )
+    p.add_argument("--center", help="refuse the certificate unless the token is for this center id")
+    p.set_defaults(func=cmd_enroll)
 
     def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
         q = sub.add_parser(name, help=help_text)
@@ -80,25 +113,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- init -------------------------------------------------------------------------------
 
 
-def cmd_init(args: argparse.Namespace) -> int:
-    center, hub, directory = args.center, args.hub, args.dir.expanduser().resolve()
+def _check_center(center: str, option: str = "--center") -> str:
     try:
-        identity.check_center_id(center)
+        return identity.check_center_id(center)
     except ValueError as exc:
-        raise ConfigError(f"--center: {exc}") from None
-    host, sep, port = hub.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"--hub {hub!r} is not HOST:PORT; write e.g. --hub hub.example.kr:7443")
+        raise ConfigError(f"{option}: {exc}") from None
+
+
+def _write_agent_files(directory: Path, center: str, hub: str, *, force: bool) -> list[Path]:
+    """agent.toml (unless present and not ``force``) and the CSV templates (unless present)."""
     config_path = directory / "agent.toml"
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Refuses (PkiError) before anything is written when a key exists without --force.
-    key_path, csr_path = pki.create_key_and_csr(directory, center, force=args.force)
-    made = [key_path, csr_path]
-    if args.force or not config_path.exists():
+    made = []
+    if force or not config_path.exists():
         pki.write_atomic(config_path, templates.default_config_text(center, hub).encode())
         made.append(config_path)
-    else:
-        print(f"kept {config_path} (use --force to replace it)")
     for name, text in (
         (templates.EQUIPMENT_CSV_NAME, templates.EQUIPMENT_CSV_TEMPLATE),
         (templates.CALENDAR_CSV_NAME, templates.CALENDAR_CSV_TEMPLATE),
@@ -107,6 +135,21 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not path.exists():
             pki.write_atomic(path, text.encode("utf-8"))
             made.append(path)
+    return made
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    center, hub, directory = args.center, args.hub, args.dir.expanduser().resolve()
+    _check_center(center)
+    enroll.split_hub(hub)
+    config_path = directory / "agent.toml"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Refuses (PkiError) before anything is written when a key exists without --force.
+    key_path, csr_path = pki.create_key_and_csr(directory, center, force=args.force)
+    made = [key_path, csr_path]
+    if config_path.exists() and not args.force:
+        print(f"kept {config_path} (use --force to replace it)")
+    made += _write_agent_files(directory, center, hub, force=args.force)
     for path in made:
         print(f"wrote {path}")
     print(
@@ -119,6 +162,85 @@ def cmd_init(args: argparse.Namespace) -> int:
         f"iplat-agent run --config {config_path}"
     )
     return 0
+
+
+# -- enroll -----------------------------------------------------------------------------
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    directory: Path = args.dir.expanduser().resolve()
+    hub = args.hub
+    enroll.split_hub(hub)
+    try:
+        pin = pki.parse_fingerprint(args.ca_fingerprint)
+    except ValueError as exc:
+        raise ConfigError(f"--ca-fingerprint: {exc}") from None
+    center = _check_center(args.center) if args.center else None
+    token = enroll.check_token(_read_token(args) if args.token_file else args.token)
+
+    # Re-enrolling an existing agent dir (expired certificate): its agent.toml says where
+    # the key, certificate and bundle live, and which center it is for.
+    config_path = directory / "agent.toml"
+    existing = load_config(config_path) if config_path.exists() else None
+    expected, expected_from = center, "--center"
+    if existing is not None:
+        if center is not None and existing.center_id != center:
+            raise ConfigError(
+                f"{config_path} is for center {existing.center_id}, not {center} (--center): "
+                "use another --dir for another center, or fix center_id in agent.toml"
+            )
+        expected, expected_from = existing.center_id, str(config_path)
+    tls = (
+        existing.tls
+        if existing is not None
+        else TlsConfig(
+            key=directory / pki.KEY_FILE,
+            cert=directory / pki.CERT_FILE,
+            ca=directory / pki.CA_FILE,
+        )
+    )
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    enrolled = enroll.enroll(
+        hub,
+        token,
+        pin,
+        known_bundle=tls.ca,
+        expected_center=expected,
+        expected_from=expected_from,
+    )
+    made = enroll.install(enrolled, tls)
+    made += _write_agent_files(directory, enrolled.center_id, hub, force=False)
+    days = (enrolled.cert_not_after - datetime.now(UTC)).days
+    print(f"enrolled center {enrolled.center_id} ({enrolled.identity}) with hub {hub}")
+    print(f"  hub CA {enrolled.ca_fingerprint} (matched the pinned fingerprint)")
+    print(
+        f"  certificate valid until {enrolled.cert_not_after:%Y-%m-%d %H:%M} UTC ({days} days); "
+        "the running agent renews it by itself"
+    )
+    for path in made:
+        note = " (private, mode 0600; it never leaves this machine)" if path == tls.key else ""
+        print(f"wrote {path}{note}")
+    if existing is not None:
+        print(f"kept {config_path}")
+        if existing.hub != hub:
+            print(f"note: {config_path} says hub = {existing.hub!r}; you enrolled with {hub}")
+    print(
+        f"\nnext: fill {templates.EQUIPMENT_CSV_NAME} and {templates.CALENDAR_CSV_NAME} "
+        f"(or point agent.toml at your sources), then run\n"
+        f"  iplat-agent check --config {config_path}\n"
+        f"  iplat-agent run --config {config_path}"
+    )
+    return 0
+
+
+def _read_token(args: argparse.Namespace) -> str:
+    path: Path = args.token_file
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"--token-file {path}: cannot read it ({exc}); check the path and permissions"
+        ) from None
 
 
 # -- check ------------------------------------------------------------------------------
@@ -134,8 +256,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _check_tls(config: AgentConfig) -> bool:
     now = datetime.now(UTC)
+    # A key/certificate swap a crash interrupted is completed first, as `run` would.
+    pki.finish_interrupted_install(config.tls.key, config.tls.cert)
     try:
-        material = pki.load_tls(config.tls, config.center_id, now)
+        material = pki.load_tls(config.tls, config.center_id, now, hub=config.hub)
     except AgentError as exc:
         print(f"FAIL certificates: {exc}")
         return False
@@ -145,7 +269,10 @@ def _check_tls(config: AgentConfig) -> bool:
         f"expires {material.not_after:%Y-%m-%d} ({days} days)"
     )
     if material.expires_soon(now):
-        line += ": renew it soon (iplat-agent init --force, then have the CSR signed)"
+        line += (
+            ": it should have been renewed by now; check that the agent runs and reaches the "
+            "hub, or " + pki.reenroll_hint(config.center_id, config.hub, config.tls.cert.parent)
+        )
     print(line)
     problem = pki.key_mode_problem(config.tls.key)
     if problem:
@@ -180,12 +307,39 @@ async def _serve(agent: Agent) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    report = read_status(config)
+    certificate = _certificate_status(config)
+    try:
+        report = read_status(config)
+    except StateError as exc:
+        if certificate["problem"]:
+            raise PkiError(f"{certificate['problem']}; and {exc}") from None
+        raise
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {**report.to_json(), "certificate": certificate}, ensure_ascii=False, indent=2
+            )
+        )
     else:
         print(format_status(report))
+        if certificate["problem"]:
+            print(f"CERTIFICATE  {certificate['problem']}")
+        else:
+            print(f"certificate  valid until {certificate['not_after']} (renewed automatically)")
     return 0
+
+
+def _certificate_status(config: AgentConfig) -> dict[str, str | None]:
+    """The certificate's expiry, or the problem that keeps the agent from connecting."""
+    try:
+        material = pki.load_tls(config.tls, config.center_id, hub=config.hub)
+    except AgentError as exc:
+        not_after = exc.not_after if isinstance(exc, CertificateExpiredError) else None
+        return {
+            "not_after": f"{not_after:%Y-%m-%dT%H:%M:%SZ}" if not_after else None,
+            "problem": str(exc),
+        }
+    return {"not_after": f"{material.not_after:%Y-%m-%dT%H:%M:%SZ}", "problem": None}
 
 
 # -- approve-deletes --------------------------------------------------------------------

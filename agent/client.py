@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -184,6 +184,14 @@ def _error(code: grpc.StatusCode | None, details: str, config: AgentConfig) -> S
     return SyncError(f"sync stream with {hub} failed ({name}): {details}", code=name)
 
 
+class CertificateEvents(Protocol):
+    """Where the session hands the hub's certificate Controls (agent.rotation.Rotator)."""
+
+    def renew_requested(self, reason: str) -> None: ...
+
+    async def trust_bundle(self, pem: bytes) -> None: ...
+
+
 @dataclass
 class _Batch:
     last_seq: int
@@ -202,8 +210,12 @@ class Session:
         live: LiveStatus,
         *,
         drain_seconds: float = 5.0,
+        certificates: CertificateEvents | None = None,
     ) -> None:
         self._config = config
+        self._certificates = certificates
+        # The mutual-TLS channel while run() is active: certificate renewal rides on it.
+        self.channel: grpc.aio.Channel | None = None
         self._state = state
         self._tls = tls
         self._wake = wake
@@ -226,7 +238,7 @@ class Session:
     # -- lifetime ---------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        channel = open_channel(self._config, self._tls)
+        channel = self.channel = open_channel(self._config, self._tls)
         try:
             stub = grpc_services.SyncServiceStub(channel)
             self._call = stub.Sync()
@@ -235,6 +247,7 @@ class Session:
         except grpc.RpcError as exc:
             raise _error(exc.code(), exc.details() or "", self._config) from None
         finally:
+            self.channel = None
             if self._call is not None:
                 self._call.cancel()
             await channel.close(grace=None)
@@ -425,13 +438,12 @@ class Session:
                 await wait_event(self._wake, IDLE_RECHECK_SECONDS)
                 continue
             prev = self._sent_seq
-            await self._send(
-                pb.SyncRequest(
-                    batch=pb.ChangeBatch(
-                        center_id=self._config.center_id, prev_seq=prev, changes=changes
-                    )
-                )
-            )
+            # Filled in place: nesting constructors would copy all changes twice.
+            request = pb.SyncRequest()
+            request.batch.center_id = self._config.center_id
+            request.batch.prev_seq = prev
+            request.batch.changes.extend(changes)
+            await self._send(request)
             self._sent_seq = int(changes[-1].seq)
             self._inflight.append(_Batch(self._sent_seq, self._generation))
             logs.event(
@@ -525,6 +537,19 @@ class Session:
         elif action == "settings":
             self.settings = self.settings.merged(control.settings)
             logs.event(log, "settings_changed", **asdict(self.settings))
+        elif action in ("trust_bundle", "renew"):
+            await self._on_certificate_control(action, control)
+
+    async def _on_certificate_control(self, action: str, control: Message) -> None:
+        certificates = self._certificates
+        if certificates is None:
+            logs.event(log, "certificate_control_ignored", logging.WARNING, action=action)
+        elif action == "trust_bundle":
+            # Written for the next connection; this stream keeps its handshake's trust.
+            await certificates.trust_bundle(bytes(control.trust_bundle.trust_bundle_pem))
+        else:
+            # Only a request: the renewal runs beside the stream, never blocking the receiver.
+            certificates.renew_requested(control.renew.reason)
 
     async def _on_buckets(self, msg: Message) -> None:
         if msg.round != self._round or self._round_open_since is None:

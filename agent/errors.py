@@ -8,12 +8,21 @@
     │                              the last good state is kept
     ├── StateError                 the local state database is unusable
     ├── PkiError                   key/certificate missing, expired or not matching
-    └── SyncError                  a sync session failed; carries the gRPC status code
+    │   ├── CertificateExpiredError    the certificate expired (center offline past its
+    │   │                              renewal): only a new enrollment helps
+    │   └── PinMismatchError       exit code 4: the hub's CA is not the pinned one
+    │                              (enroll); nothing was sent
+    └── SyncError                  a sync session or an enroll/renew call failed; carries
+        │                          the gRPC status code
         └── RefusedError           the hub refused us (permission, invalid data): retrying
-                                   the same data will not help
+            │                      the same data will not help
+            └── TokenRefusedError  exit code 3: the hub refused the enrollment token (used,
+                                   expired, unknown); a new token is needed
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class AgentError(Exception):
@@ -36,6 +45,16 @@ class PkiError(AgentError):
     pass
 
 
+class CertificateExpiredError(PkiError):
+    def __init__(self, message: str, not_after: datetime) -> None:
+        super().__init__(message)
+        self.not_after = not_after
+
+
+class PinMismatchError(PkiError):
+    exit_code = 4
+
+
 class SyncError(AgentError):
     def __init__(self, message: str, code: str = "UNKNOWN", retryable: bool = True) -> None:
         super().__init__(message)
@@ -46,3 +65,7 @@ class SyncError(AgentError):
 class RefusedError(SyncError):
     def __init__(self, message: str, code: str = "PERMISSION_DENIED") -> None:
         super().__init__(message, code=code, retryable=False)
+
+
+class TokenRefusedError(RefusedError):
+    exit_code = 3

@@ -1,9 +1,15 @@
 """The agent's key, certificate signing request, and the TLS material it dials the hub with.
 
 The private key (ECDSA P-256) is made at the center and never leaves the agent dir: the
-hub operator signs the CSR and hands back ``agent.crt`` plus the CA bundle ``ca.pem``.
-The hub takes the center identity from the URI SAN it writes into the certificate, so
-the CSR's subject is informational only.
+hub signs its CSR (offline with ``iplat-hub center sign``, online through
+``iplat-agent enroll`` or a renewal) and hands back ``agent.crt`` plus the CA bundle
+``ca.pem``. The hub takes the center identity from the URI SAN it writes into the
+certificate, so the CSR's subject is informational only.
+
+A new key and certificate replace the old pair through :func:`install_key_and_cert`: both
+are written completely beside the old ones first, then renamed into place, so a crash at
+any instant leaves either the old pair or the new one (:func:`finish_interrupted_install`
+completes a half-done swap at the next start).
 
 :func:`load_tls` reads and cross-checks the three files before any network traffic, so
 a wrong, expired or mismatched file is reported as what it is instead of as an opaque
@@ -12,7 +18,9 @@ TLS handshake failure.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from agent.config import TlsConfig
-from agent.errors import PkiError
+from agent.errors import CertificateExpiredError, PkiError
 from proto import identity
 
 KEY_FILE = "agent.key"
@@ -34,6 +42,9 @@ CERT_FILE = "agent.crt"
 CA_FILE = "ca.pem"
 # `check` warns this long before the certificate expires, so renewal is not an outage.
 EXPIRY_WARNING = timedelta(days=14)
+# Suffix of a new key/certificate written beside the current one before the swap.
+PENDING_SUFFIX = ".new"
+_FINGERPRINT = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
 def generate_key() -> ec.EllipticCurvePrivateKey:
@@ -97,6 +108,114 @@ def create_key_and_csr(
     return key_path, csr_path
 
 
+def fingerprint(cert: x509.Certificate) -> str:
+    """``sha256:<hex>`` over the certificate's DER encoding (the form hub operators hand out)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def parse_fingerprint(text: str) -> str:
+    """Normalize ``sha256:HEX`` (any case, ``:`` or spaces between bytes allowed).
+
+    Raises ValueError saying what the value should look like.
+    """
+    raw = text.strip().lower()
+    algo, sep, digits = raw.partition(":")
+    if not sep or algo != "sha256":
+        raise ValueError(
+            f"{text!r} is not a sha256 fingerprint: write it as the hub operator gave it, "
+            "e.g. sha256:3f9a... (64 hex digits)"
+        )
+    normal = "sha256:" + re.sub(r"[\s:]", "", digits)
+    if not _FINGERPRINT.match(normal):
+        raise ValueError(
+            f"{text!r} is not a sha256 fingerprint: after 'sha256:' come exactly 64 hex "
+            "digits; copy it again from the hub operator"
+        )
+    return normal
+
+
+def is_ca(cert: x509.Certificate) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.ca
+
+
+def same_public_key(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    return cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(der, spki)
+
+
+def pending_path(path: Path) -> Path:
+    return path.with_name(path.name + PENDING_SUFFIX)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # The renames are durable only once the directory entry is on disk.
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def install_key_and_cert(key_path: Path, cert_path: Path, key: bytes, cert: bytes) -> None:
+    """Replace the key/certificate pair so that a crash never leaves a mismatched pair.
+
+    Both new files are written (and synced) next to the old ones first; only then are they
+    renamed into place, key first. The old pair stays usable until that moment.
+    """
+    key_new, cert_new = pending_path(key_path), pending_path(cert_path)
+    write_atomic(key_new, key, mode=0o600)
+    write_atomic(cert_new, cert)
+    os.replace(key_new, key_path)
+    os.replace(cert_new, cert_path)
+    for directory in {key_path.parent, cert_path.parent}:
+        _fsync_dir(directory)
+
+
+def finish_interrupted_install(key_path: Path, cert_path: Path) -> bool:
+    """Complete (or discard) a key/certificate swap a crash interrupted; True if completed.
+
+    A pending certificate is complete by construction (it was renamed from its temp file
+    after the pending key), so it is installed when it belongs to the pending key, or to
+    the current key when the key was already renamed. Anything else is a leftover and is
+    removed.
+    """
+    key_new, cert_new = pending_path(key_path), pending_path(cert_path)
+    if not cert_new.exists():
+        key_new.unlink(missing_ok=True)
+        return False
+    key_source = key_new if key_new.exists() else key_path
+    try:
+        key = serialization.load_pem_private_key(key_source.read_bytes(), password=None)
+        cert = x509.load_pem_x509_certificate(cert_new.read_bytes())
+    except (OSError, ValueError, TypeError):
+        key = None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not same_public_key(cert, key):
+        key_new.unlink(missing_ok=True)
+        cert_new.unlink(missing_ok=True)
+        return False
+    if key_source == key_new:
+        os.replace(key_new, key_path)
+    os.replace(cert_new, cert_path)
+    for directory in {key_path.parent, cert_path.parent}:
+        _fsync_dir(directory)
+    return True
+
+
+def reenroll_hint(center_id: str, hub: str, directory: Path) -> str:
+    """What to do when the certificate can no longer be renewed online."""
+    return (
+        f"ask the hub operator for a new token (iplat-hub token create --center {center_id}) "
+        f"and run iplat-agent enroll --hub {hub} --token TOKEN --ca-fingerprint FINGERPRINT "
+        f"--dir {directory} (the operator gives the token and the CA fingerprint)"
+    )
+
+
 @dataclass(frozen=True)
 class TlsMaterial:
     """The PEM bytes gRPC needs, after they were checked against each other."""
@@ -108,6 +227,8 @@ class TlsMaterial:
     """When the agent certificate expires (UTC)."""
     identity: str
     """The SPIFFE URI the hub wrote into the certificate."""
+    not_before: datetime | None = None
+    """When the agent certificate became valid (UTC); the renewal point is measured from it."""
 
     def expires_soon(self, now: datetime) -> bool:
         return self.not_after - now < EXPIRY_WARNING
@@ -124,13 +245,19 @@ def _read(path: Path, what: str, fix: str) -> bytes:
         ) from None
 
 
-def load_tls(tls: TlsConfig, center_id: str, now: datetime | None = None) -> TlsMaterial:
-    """Read key, certificate and CA bundle; raise PkiError naming the first problem and its fix."""
+def load_tls(
+    tls: TlsConfig, center_id: str, now: datetime | None = None, *, hub: str = "HOST:PORT"
+) -> TlsMaterial:
+    """Read key, certificate and CA bundle; raise PkiError naming the first problem and its fix.
+
+    ``hub`` (agent.toml's ``hub``) only completes the re-enrollment command in messages.
+    """
     now = now or datetime.now(UTC)
     sign_hint = (
         "send agent.csr to the hub operator "
         f"(iplat-hub center sign agent.csr --center {center_id}) "
-        "and put the returned agent.crt and ca.pem next to agent.toml"
+        "and put the returned agent.crt and ca.pem next to agent.toml, or "
+        + reenroll_hint(center_id, hub, Path(tls.cert).parent)
     )
     key_bytes = _read(Path(tls.key), "private key", "run `iplat-agent init` to make one")
     cert_bytes = _read(Path(tls.cert), "certificate", sign_hint)
@@ -161,22 +288,25 @@ def load_tls(tls: TlsConfig, center_id: str, now: datetime | None = None) -> Tls
             f"{tls.cert} does not belong to the key {tls.key} (was the key replaced after "
             f"signing?): {sign_hint}"
         )
-    if not any(_issued_by(cert, ca) for ca in cas):
+    if not any(issued_by(cert, ca) for ca in cas):
         raise PkiError(
             f"{tls.cert} was not issued by any CA in {tls.ca}: ask the hub operator for the "
             "current ca.pem (bundle.pem on the hub)"
         )
     if cert.not_valid_after_utc <= now:
-        raise PkiError(
-            f"{tls.cert} expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC: make a new "
-            f"CSR (iplat-agent init --force) and {sign_hint}"
+        # Typically the center was offline past the renewal point: online renewal needs a
+        # valid certificate, so only a new enrollment helps.
+        raise CertificateExpiredError(
+            f"certificate expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC "
+            f"({tls.cert}): " + reenroll_hint(center_id, hub, Path(tls.cert).parent),
+            not_after=cert.not_valid_after_utc,
         )
     if cert.not_valid_before_utc > now:
         raise PkiError(
             f"{tls.cert} is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC: "
             "check this machine's clock (NTP)"
         )
-    uri = _center_identity(cert, tls.cert)
+    uri = center_identity(cert, tls.cert)
     parsed = identity.parse(uri)
     if parsed.kind != "center" or parsed.name != center_id:
         raise PkiError(
@@ -189,10 +319,11 @@ def load_tls(tls: TlsConfig, center_id: str, now: datetime | None = None) -> Tls
         ca_pem=ca_bytes,
         not_after=cert.not_valid_after_utc,
         identity=uri,
+        not_before=cert.not_valid_before_utc,
     )
 
 
-def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(ca)
     except (ValueError, TypeError, InvalidSignature):
@@ -200,7 +331,7 @@ def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
     return True
 
 
-def _center_identity(cert: x509.Certificate, path: Path | str) -> str:
+def center_identity(cert: x509.Certificate, path: Path | str) -> str:
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:

@@ -10,6 +10,10 @@ Two halves meet only in the state database and one wake-up event:
 - syncing: :class:`agent.client.Session` runs until the stream fails; this loop reconnects
   with jittered exponential backoff, and with the longest delay after a refusal (the
   operator has to fix something; hammering the hub will not).
+- certificates: :class:`agent.rotation.Rotator` renews the certificate over the connected
+  session's channel (scheduled, or on ``Control.renew``) and stores trust-bundle updates;
+  every session loads the key, certificate and bundle afresh, so a new pair is used from
+  the next connection on.
 
 ``run()`` returns after ``shutdown()`` (idempotent, callable from any thread or a signal
 handler) once the session has had ``drain_seconds`` to collect outstanding acks and
@@ -35,7 +39,8 @@ from agent import logs
 from agent.client import Session, wait_event
 from agent.config import AgentConfig
 from agent.errors import AgentError, PkiError, RefusedError, SourceError, StateError, SyncError
-from agent.pki import load_tls
+from agent.pki import finish_interrupted_install, load_tls
+from agent.rotation import Rotator
 from agent.sources import build_sources
 from agent.sources.base import Source
 from agent.state import AgentState
@@ -87,6 +92,8 @@ class Agent:
         self._wake: asyncio.Event | None = None
         self._poll_requests: dict[str, asyncio.Event] = {}
         self._last_problems: dict[str, tuple[int, str]] = {}
+        self._session: Session | None = None
+        self.rotator = Rotator(config, self._session_channel)
 
     @property
     def state(self) -> AgentState:
@@ -123,14 +130,19 @@ class Agent:
         config = self.config
         # Certificate trouble at start is fatal with a clear message; later (a certificate
         # expiring while running) it is retried, so the operator can fix it in place.
-        tls = load_tls(config.tls, config.center_id)
+        if finish_interrupted_install(config.tls.key, config.tls.cert):
+            logs.event(log, "certificate_swap_completed", cert=str(config.tls.cert))
+        # An expired certificate (the center was offline past its renewal) stops the agent
+        # here with the re-enrollment command: nothing else can fix it.
+        tls = load_tls(config.tls, config.center_id, hub=config.hub)
         if tls.expires_soon(datetime.now(UTC)):
             logs.event(
                 log,
                 "certificate_expires_soon",
                 logging.WARNING,
                 not_after=tls.not_after.isoformat(),
-                action="make a new CSR (iplat-agent init --force) and have it signed",
+                action="renewal is overdue: check that the agent reaches the hub; see "
+                "renewal_failed events",
             )
         sources = build_sources(config)
         state = await asyncio.to_thread(AgentState, config.state_path, config.center_id)
@@ -175,6 +187,7 @@ class Agent:
             self._watch(watcher, sources)
             session_task = asyncio.create_task(self._session_loop(), name="session")
             tasks.append(session_task)
+            tasks.append(asyncio.create_task(self.rotator.run(stop), name="rotation"))
             stopped = asyncio.create_task(stop.wait(), name="stop")
             tasks.append(stopped)
             await asyncio.wait({stopped, session_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -356,6 +369,11 @@ class Agent:
 
     # -- syncing ----------------------------------------------------------------------
 
+    def _session_channel(self) -> Any:
+        """The connected session's channel (for renewals), or None."""
+        session = self._session
+        return session.channel if session is not None and session.welcomed else None
+
     async def _session_loop(self) -> None:
         assert self._stop is not None and self._wake is not None and self._live is not None
         stop, live, sync = self._stop, self._live, self.config.sync
@@ -364,21 +382,31 @@ class Agent:
             await live.connection(CONNECTING)
             started = time.monotonic()
             session: Session | None = None
+            renewals = self.rotator.renewals
             try:
-                tls = await asyncio.to_thread(load_tls, self.config.tls, self.config.center_id)
-                session = Session(
+                tls = await asyncio.to_thread(
+                    functools.partial(
+                        load_tls, self.config.tls, self.config.center_id, hub=self.config.hub
+                    )
+                )
+                session = self._session = Session(
                     self.config,
                     self.state,
                     tls,
                     self._wake,
                     live,
                     drain_seconds=self._drain_seconds,
+                    certificates=self.rotator,
                 )
                 await session.run(stop)
                 return
             except RefusedError as exc:
                 error: AgentError = exc
                 wait, level, code = sync.backoff_max_seconds, logging.ERROR, exc.code
+                if self.rotator.renewals != renewals:
+                    # The refusal concerned the certificate this stream was opened with (e.g.
+                    # its CA was retired); a new one was installed meanwhile: try it now.
+                    wait, level = sync.backoff_initial_seconds, logging.WARNING
             except SyncError as exc:
                 error, wait, level, code = exc, delay, logging.WARNING, exc.code
             except (PkiError, StateError) as exc:

@@ -2,9 +2,23 @@
 
 The caller's identity is the SPIFFE URI SAN of the client certificate the TLS handshake
 verified (``context.auth_context()["x509_pem_cert"]``), never a request field. One table,
-:data:`ALLOWED`, maps an identity kind to the full method names it may call; everything
-else is PERMISSION_DENIED. :class:`AuthInterceptor` enforces the table in front of every
-service, so a new service is closed until someone adds it here.
+:data:`ALLOWED`, maps a role to the full method names it may call; everything else is
+refused. :class:`AuthInterceptor` enforces it in front of every service, so a new service
+is closed until someone adds it here.
+
+Why a caller may have no identity: enrollment is served on the same port as Sync, so a
+center's firewall needs one outbound rule, as SPIRE serves node attestation beside its
+SVID API. The TLS handshake still verifies every certificate presented (expired and
+foreign-CA certificates fail it), but a caller that has not enrolled yet presents the
+public bootstrap certificate (:mod:`proto.bootstrap`; grpcio cannot make client
+certificates optional, see :mod:`hub.tls`) and is :data:`ANONYMOUS` here: it may call
+Enroll and health, and gets UNAUTHENTICATED "this method needs a client certificate" for
+everything else. Because the bootstrap key is public, every other certificate is checked
+here to be issued directly by one of the hub's CAs; the handshake alone is not trusted
+with that.
+
+Revocation is checked on every call too (:mod:`hub.revocation`), not only at the
+handshake: an evicted center's certificate stays cryptographically valid until it expires.
 """
 
 from __future__ import annotations
@@ -12,61 +26,89 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub import logs
+from hub.pki import spiffe_uris
+from hub.tls import issued_by
+from proto import bootstrap
 from proto import identity as ident
+
+if TYPE_CHECKING:
+    from hub.revocation import Revocations
+    from hub.tls import ServerTls
 
 log = logging.getLogger("hub.auth")
 
 SYNC = "/iplatform.v1.SyncService/Sync"
 GET_NATIONAL_VIEW = "/iplatform.v1.ViewService/GetNationalView"
+ENROLL = "/iplatform.v1.EnrollmentService/Enroll"
+RENEW = "/iplatform.v1.CertificateService/RenewCertificate"
+GET_TRUST_BUNDLE = "/iplatform.v1.CertificateService/GetTrustBundle"
+
+ANONYMOUS = "anonymous"
+"""The role of callers presenting the bootstrap certificate (no identity yet)."""
+
+_CERTIFICATES = frozenset({RENEW, GET_TRUST_BUNDLE})
 
 ALLOWED: Mapping[str, frozenset[str]] = {
-    # Agents push their own center's data and nothing else.
-    "center": frozenset({SYNC}),
-    "portal": frozenset({GET_NATIONAL_VIEW}),
-    "operator": frozenset({GET_NATIONAL_VIEW}),
+    # Agents push their own center's data and keep their own certificate fresh.
+    "center": frozenset({SYNC}) | _CERTIFICATES,
+    # Portals read the national view (read-only).
+    "portal": frozenset({GET_NATIONAL_VIEW}) | _CERTIFICATES,
+    # Operators read it too; admin RPCs will be added here.
+    "operator": frozenset({GET_NATIONAL_VIEW}) | _CERTIFICATES,
+    # No identity yet: the one-time token in the request is the credential.
+    ANONYMOUS: frozenset({ENROLL}),
 }
-"""Identity kind -> full method names it may call (besides :data:`OPEN`)."""
+"""Role -> full method names it may call (besides :data:`OPEN` and :data:`IDENTIFIED`)."""
 
-OPEN: frozenset[str] = frozenset(
+OPEN: frozenset[str] = frozenset({"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch"})
+"""Methods every caller may use, the anonymous one included (load balancers, installers)."""
+
+IDENTIFIED: frozenset[str] = frozenset(
     {
-        "/grpc.health.v1.Health/Check",
-        "/grpc.health.v1.Health/Watch",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     }
 )
-"""Methods any peer holding a valid certificate of this trust domain may call."""
+"""Methods any caller with a certificate of this hub may use."""
 
 
 class Unauthenticated(Exception):
     """The peer's certificate carries no usable identity of our trust domain."""
 
 
-def peer_identity(context: grpc.aio.ServicerContext[Any, Any], trust_domain: str) -> ident.Identity:
-    """The caller's identity from its verified client certificate.
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one RPC."""
 
-    Raises :class:`Unauthenticated` when there is no certificate, no single SPIFFE URI SAN,
-    or the identity belongs to another trust domain.
-    """
+    role: str
+    """The identity kind (center, portal, operator, hub) or :data:`ANONYMOUS`."""
+    identity: ident.Identity | None
+    """None for the anonymous caller."""
+    serial: str = ""
+    """Serial of the client certificate, lower-case hex (revocation is by serial)."""
+
+
+def peer_certificate(context: grpc.aio.ServicerContext[Any, Any]) -> x509.Certificate | None:
+    """The verified client certificate of the call, None without one."""
     pems = context.auth_context().get("x509_pem_cert") or []
     if not pems:
-        raise Unauthenticated("no client certificate")
+        return None
     try:
-        cert = x509.load_pem_x509_certificate(bytes(next(iter(pems))))
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (ValueError, x509.ExtensionNotFound) as exc:
-        raise Unauthenticated(f"client certificate unreadable or without SANs: {exc}") from exc
-    uris = [
-        u
-        for u in san.get_values_for_type(x509.UniformResourceIdentifier)
-        if u.startswith("spiffe://")
-    ]
+        return x509.load_pem_x509_certificate(bytes(next(iter(pems))))
+    except ValueError as exc:
+        raise Unauthenticated(f"client certificate unreadable: {exc}") from exc
+
+
+def _identity(cert: x509.Certificate, trust_domain: str) -> ident.Identity:
+    uris = spiffe_uris(cert)
     if len(uris) != 1:
         raise Unauthenticated(f"client certificate has {len(uris)} SPIFFE URIs, expected one")
     try:
@@ -78,8 +120,66 @@ def peer_identity(context: grpc.aio.ServicerContext[Any, Any], trust_domain: str
     return who
 
 
-def is_allowed(who: ident.Identity, method: str) -> bool:
-    return method in OPEN or method in ALLOWED.get(who.kind, frozenset())
+def peer_identity(context: grpc.aio.ServicerContext[Any, Any], trust_domain: str) -> ident.Identity:
+    """The caller's identity from its verified client certificate.
+
+    Raises :class:`Unauthenticated` when there is no certificate (or only the bootstrap
+    one), no single SPIFFE URI SAN, or the identity belongs to another trust domain.
+    """
+    cert = peer_certificate(context)
+    if cert is None:
+        raise Unauthenticated("no client certificate")
+    return _identity(cert, trust_domain)
+
+
+class Authenticator:
+    """Turns a call's peer certificate into a :class:`Caller`."""
+
+    def __init__(
+        self,
+        trust_domain: str,
+        tls: ServerTls | None = None,
+        revocations: Revocations | None = None,
+    ) -> None:
+        self.trust_domain = trust_domain
+        self._tls = tls
+        self.revocations = revocations
+        # Issuer checks are ECDSA verifications; agents reconnect with the same certificate.
+        self._issuer_ok: dict[tuple[int, bytes], bool] = {}
+
+    def _issued_by_hub(self, cert: x509.Certificate, der: bytes) -> bool:
+        if self._tls is None:
+            return True
+        key = (self._tls.generation, der)
+        ok = self._issuer_ok.get(key)
+        if ok is None:
+            ok = any(issued_by(cert, ca) for ca in self._tls.material.cas)
+            if len(self._issuer_ok) >= 4096:
+                self._issuer_ok.clear()
+            self._issuer_ok[key] = ok
+        return ok
+
+    def caller(self, context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
+        """Raises :class:`Unauthenticated`."""
+        cert = peer_certificate(context)
+        if cert is None:
+            raise Unauthenticated("no client certificate")
+        der = cert.public_bytes(Encoding.DER)
+        if der == bootstrap.CERT_DER:
+            return Caller(ANONYMOUS, None)
+        if not self._issued_by_hub(cert, der):
+            raise Unauthenticated(
+                "client certificate was not issued by a CA this hub trusts now (retired CA?); "
+                "renew or enroll again"
+            )
+        who = _identity(cert, self.trust_domain)
+        return Caller(who.kind, who, format(cert.serial_number, "x"))
+
+
+def is_allowed(role: str, method: str) -> bool:
+    if method in OPEN or method in ALLOWED.get(role, frozenset()):
+        return True
+    return role != ANONYMOUS and method in IDENTIFIED
 
 
 Behavior = Callable[..., Any]
@@ -94,8 +194,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     grpc.aio dispatches on it.
     """
 
-    def __init__(self, trust_domain: str) -> None:
-        self.trust_domain = trust_domain
+    def __init__(self, authenticator: Authenticator) -> None:
+        self.authenticator = authenticator
 
     async def intercept_service(
         self,
@@ -132,7 +232,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def _check(self, context: grpc.aio.ServicerContext[Any, Any], method: str) -> None:
         try:
-            who = peer_identity(context, self.trust_domain)
+            caller = self.authenticator.caller(context)
         except Unauthenticated as exc:
             logs.event(
                 log,
@@ -146,8 +246,31 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 grpc.StatusCode.UNAUTHENTICATED, f"{exc}; use a certificate issued by this hub"
             )
             return
-        if not is_allowed(who, method):
-            fields = {"center_id": who.name} if who.kind == "center" else {}
+        who = caller.identity
+        if who is None:
+            if not is_allowed(caller.role, method):
+                logs.event(
+                    log, "anonymous_refused", logging.INFO, method=method, peer=context.peer()
+                )
+                await context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    f"{method}: this method needs a client certificate issued by this hub; "
+                    "without one only Enroll is open: enroll with a token from the hub "
+                    "operator (iplat-hub token create)",
+                )
+            return
+        fields = {"center_id": who.name} if who.kind == "center" else {}
+        revocations = self.authenticator.revocations
+        refusal = revocations.refusal(who, caller.serial) if revocations else None
+        if refusal is not None:
+            code, details = refusal
+            logs.event(
+                log, "revoked_refused", logging.WARNING, method=method, identity=who.uri,
+                serial=caller.serial, **fields,
+            )  # fmt: skip
+            await context.abort(code, details)
+            return
+        if not is_allowed(caller.role, method):
             logs.event(
                 log, "permission_denied", logging.WARNING, method=method, identity=who.uri, **fields
             )

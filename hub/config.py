@@ -8,6 +8,7 @@ worse than a refusal to start.
 
     trust_domain = "iplatform.local"        # SPIFFE trust domain of every identity
     listen = "127.0.0.1:7443"               # gRPC address; port 0 picks a free one
+    public_address = "hub.example.kr:7443"  # what agents dial (install commands); default: listen
     database_url = "sqlite:////srv/hub/hub.db"
     log_level = "info"
 
@@ -23,11 +24,18 @@ worse than a refusal to start.
 
     [pki]
     agent_cert_days = 90
+    client_cert_days = 90
+
+    [enroll]
+    token_ttl_seconds = 86400
+    max_failures = 5
+    failure_window_seconds = 60
 
     [server]
     keepalive_seconds = 30
     shutdown_grace_seconds = 5.0
     store_threads = 8
+    reload_poll_seconds = 0.4
 """
 
 from __future__ import annotations
@@ -79,7 +87,21 @@ class PkiSettings:
     """``[pki]``: certificates the hub issues."""
 
     agent_cert_days: int = 90
-    """Lifetime of certificates issued by ``iplat-hub center sign``."""
+    """Lifetime of center (agent) certificates: ``center sign``, Enroll and renewal."""
+    client_cert_days: int = 90
+    """Lifetime of portal and operator certificates (``iplat-hub client add``, renewal)."""
+
+
+@dataclass(frozen=True)
+class EnrollSettings:
+    """``[enroll]``: one-time enrollment tokens and the brake on guessing them."""
+
+    token_ttl_seconds: int = 86400
+    """Default lifetime of ``iplat-hub token create`` (``--ttl`` overrides it)."""
+    max_failures: int = 5
+    """Failed Enroll calls one peer address may make per window before it is refused."""
+    failure_window_seconds: int = 60
+    """The window of ``max_failures``; a refused peer retries after it."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,9 @@ class ServerSettings:
     """On SIGTERM, how long open calls get to finish before they are cancelled."""
     store_threads: int = 8
     """Worker threads for the (blocking) store."""
+    reload_poll_seconds: float = 0.4
+    """How often ``serve`` checks for evictions/bans and new TLS material (CA rotation)
+    made by CLI commands in other processes; the delay before they take effect."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,8 @@ class HubConfig:
     """SPIFFE trust domain; peers from any other domain are refused."""
     listen: str = DEFAULT_LISTEN
     """HOST:PORT the gRPC server binds; port 0 picks a free port (see serve.json)."""
+    public_address: str = ""
+    """HOST:PORT agents dial, printed in install commands; empty: the listen address."""
     database_url: str = ""
     """SQLAlchemy URL of the store (sqlite:///... or postgresql+psycopg://...)."""
     log_level: str = "info"
@@ -114,6 +141,8 @@ class HubConfig:
     """``[tls]`` settings."""
     pki: PkiSettings = field(default_factory=PkiSettings)
     """``[pki]`` settings."""
+    enroll: EnrollSettings = field(default_factory=EnrollSettings)
+    """``[enroll]`` settings."""
     server: ServerSettings = field(default_factory=ServerSettings)
     """``[server]`` settings."""
 
@@ -134,6 +163,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "sync": SyncSettings,
     "tls": TlsSettings,
     "pki": PkiSettings,
+    "enroll": EnrollSettings,
     "server": ServerSettings,
 }
 
@@ -265,6 +295,19 @@ def _validate(c: _Checker, cfg: HubConfig) -> None:
         raise c.fail(
             "listen", str(exc), 'write HOST:PORT, e.g. "0.0.0.0:7443" or "[::]:7443"'
         ) from None
+    if cfg.public_address:
+        try:
+            _host, port = parse_listen(cfg.public_address)
+        except ValueError as exc:
+            raise c.fail(
+                "public_address",
+                str(exc),
+                'write HOST:PORT agents can reach, e.g. "hub.example.kr:7443"',
+            ) from None
+        if port == 0:
+            raise c.fail(
+                "public_address", "port 0 cannot be dialled", "write the port the hub listens on"
+            )
     scheme = cfg.database_url.split(":", 1)[0]
     if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
         raise c.fail(
@@ -289,9 +332,15 @@ def _validate(c: _Checker, cfg: HubConfig) -> None:
     c.in_range("[sync] max_inflight_batches", s.max_inflight_batches, 1, 64)
     c.in_range("[sync] reconcile_seconds", s.reconcile_seconds, 10, 7 * 86400)
     c.in_range("[pki] agent_cert_days", cfg.pki.agent_cert_days, 1, 825)
+    c.in_range("[pki] client_cert_days", cfg.pki.client_cert_days, 1, 825)
+    e = cfg.enroll
+    c.in_range("[enroll] token_ttl_seconds", e.token_ttl_seconds, 60, 30 * 86400)
+    c.in_range("[enroll] max_failures", e.max_failures, 1, 1000)
+    c.in_range("[enroll] failure_window_seconds", e.failure_window_seconds, 1, 86400)
     c.in_range("[server] keepalive_seconds", cfg.server.keepalive_seconds, 1, 3600)
     c.in_range("[server] shutdown_grace_seconds", cfg.server.shutdown_grace_seconds, 0, 600)
     c.in_range("[server] store_threads", cfg.server.store_threads, 1, 256)
+    c.in_range("[server] reload_poll_seconds", cfg.server.reload_poll_seconds, 0.05, 60)
 
 
 def render(cfg: HubConfig) -> str:
@@ -307,6 +356,8 @@ def render(cfg: HubConfig) -> str:
 trust_domain = {json.dumps(cfg.trust_domain)}
 # gRPC address (HOST:PORT). Port 0 picks a free port, written to serve.json.
 listen = {json.dumps(cfg.listen)}
+# HOST:PORT agents dial, printed in install commands ("" = the listen address).
+public_address = {json.dumps(cfg.public_address)}
 # SQLAlchemy URL: sqlite:///PATH (default) or postgresql+psycopg://USER@HOST/DB
 database_url = {json.dumps(cfg.database_url)}
 # debug, info, warning or error (JSON lines on stderr)
@@ -330,8 +381,17 @@ reconcile_seconds = {s.reconcile_seconds}
 server_hosts = [{hosts}]
 
 [pki]
-# Lifetime of agent certificates issued by 'iplat-hub center sign'.
+# Lifetime (days) of center certificates: 'center sign', enrollment and renewal.
 agent_cert_days = {cfg.pki.agent_cert_days}
+# Lifetime (days) of portal and operator certificates ('iplat-hub client add').
+client_cert_days = {cfg.pki.client_cert_days}
+
+[enroll]
+# Default lifetime of 'iplat-hub token create' tokens (--ttl overrides it).
+token_ttl_seconds = {cfg.enroll.token_ttl_seconds}
+# Failed enrollments one address may make per window before it is refused for a while.
+max_failures = {cfg.enroll.max_failures}
+failure_window_seconds = {cfg.enroll.failure_window_seconds}
 
 [server]
 # HTTP/2 keepalive ping interval (seconds).
@@ -340,4 +400,6 @@ keepalive_seconds = {cfg.server.keepalive_seconds}
 shutdown_grace_seconds = {cfg.server.shutdown_grace_seconds}
 # Worker threads for database calls.
 store_threads = {cfg.server.store_threads}
+# How often 'serve' picks up evictions, bans and CA rotation steps (seconds).
+reload_poll_seconds = {cfg.server.reload_poll_seconds}
 """

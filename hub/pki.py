@@ -298,33 +298,7 @@ class CertificateAuthority:
         """
         if days < 1:
             raise PkiError(f"certificate lifetime must be at least 1 day, got {days}")
-        try:
-            csr = x509.load_pem_x509_csr(csr_pem)
-        except ValueError as exc:
-            raise PkiError(
-                f"not a PEM certificate signing request ({exc}); pass the agent.csr file "
-                "written by 'iplat-agent init'"
-            ) from exc
-        if not csr.is_signature_valid:
-            raise PkiError(
-                "the CSR's signature does not verify; regenerate it with 'iplat-agent init'"
-            )
-        public_key = csr.public_key()
-        if isinstance(public_key, ec.EllipticCurvePublicKey):
-            if not isinstance(public_key.curve, _ALLOWED_CURVES):
-                raise PkiError(
-                    f"EC curve {public_key.curve.name} is not accepted; use P-256 (secp256r1)"
-                )
-        elif isinstance(public_key, rsa.RSAPublicKey):
-            if public_key.key_size < MIN_RSA_BITS:
-                raise PkiError(
-                    f"RSA key of {public_key.key_size} bits is too weak; use ECDSA P-256 "
-                    f"or RSA >= {MIN_RSA_BITS}"
-                )
-        else:
-            raise PkiError(
-                f"{type(public_key).__name__} keys are not accepted; use ECDSA P-256 or RSA >= 2048"
-            )
+        public_key = csr_public_key(csr_pem)
         start = _utc(now)
         return self.issue(
             public_key,
@@ -354,6 +328,68 @@ class CertificateAuthority:
                 "sign a new CSR with 'iplat-hub center sign'"
             )
         return cert
+
+
+def csr_public_key(csr_pem: bytes) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+    """The public key of a CSR whose self-signature verifies; PkiError saying what is wrong.
+
+    The signature proves the requester holds the private key (proof of possession); the
+    key must be EC (P-256/384/521) or RSA of at least 2048 bits.
+    """
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as exc:
+        raise PkiError(
+            f"not a PEM certificate signing request ({exc}); pass the agent.csr file "
+            "written by 'iplat-agent init'"
+        ) from exc
+    if not csr.is_signature_valid:
+        raise PkiError("the CSR's signature does not verify; regenerate it with 'iplat-agent init'")
+    public_key = csr.public_key()
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if not isinstance(public_key.curve, _ALLOWED_CURVES):
+            raise PkiError(
+                f"EC curve {public_key.curve.name} is not accepted; use P-256 (secp256r1)"
+            )
+        return public_key
+    if isinstance(public_key, rsa.RSAPublicKey):
+        if public_key.key_size < MIN_RSA_BITS:
+            raise PkiError(
+                f"RSA key of {public_key.key_size} bits is too weak; use ECDSA P-256 "
+                f"or RSA >= {MIN_RSA_BITS}"
+            )
+        return public_key
+    raise PkiError(
+        f"{type(public_key).__name__} keys are not accepted; use ECDSA P-256 or RSA >= 2048"
+    )
+
+
+def split_pem(bundle: bytes) -> list[bytes]:
+    """The PEM certificates in ``bundle``, each as its own PEM block."""
+    begin, end = b"-----BEGIN CERTIFICATE-----", b"-----END CERTIFICATE-----"
+    out = []
+    rest = bundle
+    while (start := rest.find(begin)) >= 0:
+        stop = rest.find(end, start)
+        if stop < 0:
+            break
+        out.append(rest[start : stop + len(end)] + b"\n")
+        rest = rest[stop + len(end) :]
+    return out
+
+
+def load_bundle(bundle: bytes) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle; PkiError if there is none or one is unreadable."""
+    try:
+        certs = x509.load_pem_x509_certificates(bundle)
+    except ValueError as exc:
+        raise PkiError(f"trust bundle unreadable ({exc}); restore DATA_DIR/pki/bundle.pem") from exc
+    return certs
+
+
+def cert_fingerprint(cert: x509.Certificate) -> str:
+    """``sha256:<hex>`` over the certificate's DER encoding."""
+    return "sha256:" + hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def fingerprint(cert_pem: bytes) -> str:
@@ -442,6 +478,17 @@ class PkiPaths:
     @property
     def server_cert(self) -> Path:
         return self.dir / "server.pem"
+
+    @property
+    def state(self) -> Path:
+        """CA rotation state (``hub.ca_rotation``); absent until the first rotation."""
+        return self.dir / "state.json"
+
+    def ca_key_of(self, ca_id: str) -> Path:
+        return self.dir / f"{ca_id}.key"
+
+    def ca_cert_of(self, ca_id: str) -> Path:
+        return self.dir / f"{ca_id}.pem"
 
     def all(self) -> list[Path]:
         return [self.ca_key, self.ca_cert, self.bundle, self.server_key, self.server_cert]

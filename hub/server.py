@@ -1,15 +1,21 @@
 """The hub's gRPC server: mutual TLS, the services, health, reflection, shutdown.
 
-Every peer must present a certificate chaining to ``pki/bundle.pem`` (the TLS handshake
-fails otherwise); :mod:`hub.auth` then decides per method. The store is blocking, so
-its calls run on a dedicated thread pool (:class:`StoreAccess`); on SQLite, writes are
-serialized in-process, because SQLite admits one writer and busy-waiting threads would
-only burn the pool.
+One port serves everything: Sync, View, certificate renewal, and enrollment for callers
+that have no certificate yet. Every peer must present a certificate chaining to
+``pki/bundle.pem`` or the public bootstrap certificate (:mod:`hub.tls` says why); the
+TLS handshake fails otherwise, and :mod:`hub.auth` then decides per method, checking
+revocation on every call. TLS material is reloaded without a restart and evictions made
+by other processes are followed within a poll interval (:mod:`hub.maintenance`).
+
+The store is blocking, so its calls run on a dedicated thread pool (:class:`StoreAccess`);
+on SQLite, writes are serialized in-process, because SQLite admits one writer and
+busy-waiting threads would only burn the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -18,20 +24,25 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from iplatform.v1 import sync_pb2, view_pb2
+from iplatform.v1 import identity_pb2, sync_pb2, view_pb2
 
 from hub import auth, logs
+from hub.cert_service import CertificateService
 from hub.config import HubConfig, parse_listen
+from hub.enroll_service import EnrollmentService
 from hub.errors import ServeError
+from hub.maintenance import Maintenance
 from hub.pki import write_atomic
+from hub.ratelimit import FailureLimiter
+from hub.revocation import Revocations
 from hub.store import Store
 from hub.sync_service import SyncService
+from hub.tls import ServerTls
 from hub.view_service import ViewService
 from proto import grpc_services, limits
 
@@ -41,6 +52,8 @@ T = TypeVar("T")
 SERVICE_NAMES = (
     sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
     view_pb2.DESCRIPTOR.services_by_name["ViewService"].full_name,
+    identity_pb2.DESCRIPTOR.services_by_name["EnrollmentService"].full_name,
+    identity_pb2.DESCRIPTOR.services_by_name["CertificateService"].full_name,
 )
 
 
@@ -64,24 +77,6 @@ class StoreAccess:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ServeError(
-            f"cannot read {path} ({exc}); run 'iplat-hub init' or restore DATA_DIR/pki"
-        ) from exc
-
-
-def server_credentials(config: HubConfig) -> grpc.ServerCredentials:
-    paths = config.pki_paths
-    return grpc.ssl_server_credentials(
-        [(_read(paths.server_key), _read(paths.server_cert))],
-        root_certificates=_read(paths.bundle),
-        require_client_auth=True,
-    )
 
 
 def server_options(config: HubConfig) -> list[tuple[str, Any]]:
@@ -127,24 +122,44 @@ class HubServer:
         self._health: Any = None
         self._stopped = asyncio.Event()
         self._shutdown_task: asyncio.Task[None] | None = None
+        self._maintenance_task: asyncio.Task[None] | None = None
         self.address = ""
         self.sync: SyncService | None = None
+        self.tls: ServerTls | None = None
+        self.maintenance: Maintenance | None = None
 
     async def start(self) -> str:
         """Open the store, bind, start serving; return the bound ``HOST:PORT``."""
         cfg = self.config
         host, port = parse_listen(self._listen)
-        creds = server_credentials(cfg)
+        self.tls = tls = ServerTls(cfg.pki_paths)
+        creds = tls.credentials()
         if self._store is None:
             self._store = await asyncio.to_thread(Store.open, cfg.database_url)
-        self._access = StoreAccess(self._store, cfg.server.store_threads)
-        server = grpc.aio.server(
-            interceptors=[auth.AuthInterceptor(cfg.trust_domain)], options=server_options(cfg)
+        self._access = access = StoreAccess(self._store, cfg.server.store_threads)
+        # Loaded before the port opens: a revoked certificate is refused from the first call.
+        revocations = Revocations(
+            await access.read(self._store.revocation_snapshot, int(self._clock()))
         )
-        self.sync = SyncService(self._access, cfg.trust_domain, cfg.sync, self._clock)
+        authenticator = auth.Authenticator(cfg.trust_domain, tls, revocations)
+        server = grpc.aio.server(
+            interceptors=[auth.AuthInterceptor(authenticator)], options=server_options(cfg)
+        )
+        self.sync = SyncService(access, cfg.trust_domain, cfg.sync, self._clock)
+        self.maintenance = Maintenance(
+            access, self.sync, tls, revocations, cfg.server.reload_poll_seconds, self._clock
+        )
+        self.sync.on_session_start = self.maintenance.on_session_start
         grpc_services.add_SyncServiceServicer_to_server(self.sync, server)
         grpc_services.add_ViewServiceServicer_to_server(
-            ViewService(self._access, cfg.sync.stale_after_seconds, self._clock), server
+            ViewService(access, cfg.sync.stale_after_seconds, self._clock), server
+        )
+        limiter = FailureLimiter(cfg.enroll.max_failures, cfg.enroll.failure_window_seconds)
+        grpc_services.add_EnrollmentServiceServicer_to_server(
+            EnrollmentService(access, cfg, tls, limiter, self._clock), server
+        )
+        grpc_services.add_CertificateServiceServicer_to_server(
+            CertificateService(access, cfg, tls, self._clock), server
         )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -168,6 +183,7 @@ class HubServer:
             )
         await server.start()
         self._server = server
+        self._maintenance_task = asyncio.create_task(self.maintenance.run())
         self.address = _address(host, bound)
         write_atomic(
             cfg.serve_info_path,
@@ -216,6 +232,11 @@ class HubServer:
         await asyncio.shield(self._begin_shutdown())
 
     async def _shutdown(self) -> None:
+        task, self._maintenance_task = self._maintenance_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         server, self._server = self._server, None
         if server is not None:
             grace = self.config.server.shutdown_grace_seconds

@@ -7,7 +7,9 @@ gRPC flow control then stops the agent once its window fills.
 
 Open streams are kept in a per-center registry, one stream per center: a new stream from
 the same center closes the older one. The registry lets the hub push Control messages
-(:meth:`SyncService.request_resync`) and end sessions (:meth:`SyncService.close`).
+(:meth:`SyncService.request_resync`, :meth:`SyncService.broadcast`) and end sessions
+(:meth:`SyncService.close`). ``on_session_start`` runs right after Welcome (the hub uses
+it to push the trust bundle and ask for renewal during a CA rotation).
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from grpc._cython import cygrpc
 from iplatform.v1 import sync_pb2_grpc
 
 from hub import auth, logs
@@ -88,6 +91,7 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         self._settings = settings
         self._clock = clock
         self._sessions: dict[str, Session] = {}
+        self.on_session_start: Callable[[Session], Awaitable[None]] | None = None
         # A silent stream is dead even if TCP has not noticed yet.
         self._idle_limit = float(
             max(2 * settings.stale_after_seconds, 4 * settings.heartbeat_seconds)
@@ -109,6 +113,27 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         )
         logs.event(log, "resync_requested", center_id=center_id, reason=reason)
         return True
+
+    def sessions(self) -> list[Session]:
+        """The open sessions (a copy)."""
+        return list(self._sessions.values())
+
+    async def push(self, session: Session, response: Any) -> bool:
+        """Send ``response`` on one session; False if it is closing or the write failed."""
+        if session.closing.is_set():
+            return False
+        try:
+            await session.send(response)
+        except (grpc.RpcError, grpc.aio.UsageError, cygrpc.BaseError):
+            # The stream ended meanwhile (grpc.aio raises its internal ExecuteBatchError for a
+            # write to a finished call); the stream's own loop reports why.
+            return False
+        return True
+
+    async def broadcast(self, response: Any) -> int:
+        """Send ``response`` to every open session; return how many got it."""
+        sent = await asyncio.gather(*(self.push(s, response) for s in self.sessions()))
+        return sum(sent)
 
     def close(self, center_id: str, code: grpc.StatusCode, details: str) -> bool:
         """End a center's stream (after the message in progress); False if none is open."""
@@ -195,6 +220,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             server_time=timeconv.from_epoch(now),
         )
         await session.send(pb.SyncResponse(welcome=welcome))
+        if self.on_session_start is not None:
+            await self.on_session_start(session)
         logs.event(
             log,
             "session_start",
@@ -251,7 +278,9 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             f"no message for {self._idle_limit:.0f}s (heartbeats stopped); reconnect",
         )
 
-    def _check_batch(self, center_id: str, batch: Any) -> None:
+    def _check_batch(self, center_id: str, batch: Any, changes: list[Any]) -> None:
+        # ``changes`` is ``list(batch.changes)``: walking the list, not the repeated field,
+        # reuses one wrapper object per change (this runs for every change received).
         if batch.center_id != center_id:
             raise _Abort(
                 grpc.StatusCode.PERMISSION_DENIED,
@@ -259,14 +288,14 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
                 "nothing applied",
             )
         limit = 2 * self._settings.max_batch_changes
-        if len(batch.changes) > limit:
+        if len(changes) > limit:
             raise _Abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                f"batch has {len(batch.changes)} changes, the hub accepts at most {limit}; "
+                f"batch has {len(changes)} changes, the hub accepts at most {limit}; "
                 f"send at most max_batch_changes ({self._settings.max_batch_changes}) per batch; "
                 "nothing applied",
             )
-        for change in batch.changes:
+        for change in changes:
             if change.center_id != center_id:
                 raise _Abort(
                     grpc.StatusCode.PERMISSION_DENIED,
@@ -275,27 +304,28 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
                 )
         previous = batch.prev_seq
         seen: set[tuple[int, str]] = set()
-        for change in batch.changes:
-            what = _describe(change)
+        for change in changes:
             problems = validate.change(change)
-            if not problems and change.seq <= previous:
-                problems = [f"seq {change.seq} does not increase (previous {previous})"]
+            seq = change.seq
+            if not problems and seq <= previous:
+                problems = [f"seq {seq} does not increase (previous {previous})"]
             key = records.key_from_message(change.key)
             if not problems and key in seen:
                 problems = ["a second change for the same record in one batch"]
             if problems:
+                # Described only on failure: this loop runs for every change the hub receives.
                 raise _Abort(
                     grpc.StatusCode.INVALID_ARGUMENT,
-                    f"invalid record {what}: {'; '.join(problems)}; nothing of this batch was "
-                    "applied: fix the record at the center",
+                    f"invalid record {_describe(change)}: {'; '.join(problems)}; nothing of "
+                    "this batch was applied: fix the record at the center",
                 )
             seen.add(key)
-            previous = change.seq
+            previous = seq
 
     async def _batch(self, session: Session, batch: Any) -> None:
-        self._check_batch(session.center_id, batch)
-        now = int(self._clock())
         changes = list(batch.changes)
+        self._check_batch(session.center_id, batch, changes)
+        now = int(self._clock())
         try:
             result = await self._access.write(
                 self._store.apply_batch, session.center_id, batch.prev_seq, changes, now

@@ -12,6 +12,13 @@ from iplatform.v1 import message_pb2 as m
 
 from proto import identity, limits
 
+# Built once: EnumTypeWrapper.values() makes a new list on every call, and these checks
+# run for every change on both sides (the sync hot path, see docs/benchmarks.md).
+_STATUSES = frozenset(e.EquipmentStatus.values())
+_STAGES = frozenset(e.RdStage.values())
+_SERVICES = frozenset(e.ServiceKind.values())
+_ENTRY_KINDS = frozenset(e.EntryKind.values())
+
 
 def _text(problems: list[str], name: str, value: str, required: bool = False) -> None:
     if required and not value.strip():
@@ -41,7 +48,7 @@ def equipment(eq: m.Equipment) -> list[str]:
         _text(problems, name, getattr(eq, name))
     if eq.status == e.EQUIPMENT_STATUS_UNSPECIFIED:
         problems.append("status is unspecified")
-    elif eq.status not in e.EquipmentStatus.values():
+    elif eq.status not in _STATUSES:
         problems.append(f"unknown status value {eq.status}")
     if eq.year_acquired and not 1950 <= eq.year_acquired <= 2100:
         problems.append(f"year_acquired {eq.year_acquired} is not a plausible year")
@@ -50,9 +57,9 @@ def equipment(eq: m.Equipment) -> list[str]:
             problems.append(f"{name} has more than {limits.MAX_LIST_ITEMS} items")
     for cap in eq.capabilities:
         _text(problems, "capability", cap, required=True)
-    if any(s == e.RD_STAGE_UNSPECIFIED or s not in e.RdStage.values() for s in eq.stages):
+    if any(s == e.RD_STAGE_UNSPECIFIED or s not in _STAGES for s in eq.stages):
         problems.append("stages contain an unspecified or unknown stage")
-    if any(s == e.SERVICE_KIND_UNSPECIFIED or s not in e.ServiceKind.values() for s in eq.services):
+    if any(s == e.SERVICE_KIND_UNSPECIFIED or s not in _SERVICES for s in eq.services):
         problems.append("services contain an unspecified or unknown service kind")
     for h in eq.operating_hours:
         if not 1 <= h.weekday <= 7:
@@ -71,7 +78,7 @@ def entry(en: m.CalendarEntry) -> list[str]:
     problems: list[str] = []
     _id(problems, "entry id", en.id)
     _id(problems, "equipment_id", en.equipment_id)
-    if en.kind == e.ENTRY_KIND_UNSPECIFIED or en.kind not in e.EntryKind.values():
+    if en.kind == e.ENTRY_KIND_UNSPECIFIED or en.kind not in _ENTRY_KINDS:
         problems.append("kind is unspecified or unknown")
     if not en.HasField("start") or not en.HasField("end"):
         problems.append("start and end are required")

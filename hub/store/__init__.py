@@ -12,7 +12,10 @@ for the registry, ``ValueError`` for bad input (nothing is written).
 
 Modules: ``engine`` (connections, transactions, migrations), ``schema`` (tables),
 ``centers``, ``sync_state``, ``apply``, ``digest``, ``view``, ``convert``
-(rows <-> protos), ``model`` (the value types below).
+(rows <-> protos), ``model`` (the value types below); for identities: ``issued``
+(certificates issued and revoked), ``tokens`` (one-time enrollment tokens), ``access``
+(evict/ban and the access log serving hubs follow), ``status`` (centers as operators
+see them).
 """
 
 from __future__ import annotations
@@ -26,27 +29,53 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from hub.errors import StoreError
-from hub.store import apply, centers, digest, engine, sync_state, view
+from hub.store import (
+    access,
+    apply,
+    centers,
+    digest,
+    engine,
+    issued,
+    status,
+    sync_state,
+    tokens,
+    view,
+)
 from hub.store.model import (
     DEFAULT_TIME_ZONE,
+    AccessChange,
+    AccessEvent,
     ApplyResult,
     CenterInfo,
     CenterSnapshot,
+    CenterStatus,
     CertificateInfo,
     EquipmentSnapshot,
+    IssuedCertificate,
+    RevocationSnapshot,
     SyncState,
+    TokenInfo,
 )
+from hub.store.tokens import Redemption, TokenRejected
 from proto.records import Key
 
 __all__ = [
     "DEFAULT_TIME_ZONE",
+    "AccessChange",
+    "AccessEvent",
     "ApplyResult",
     "CenterInfo",
     "CenterSnapshot",
+    "CenterStatus",
     "CertificateInfo",
     "EquipmentSnapshot",
+    "IssuedCertificate",
+    "Redemption",
+    "RevocationSnapshot",
     "Store",
     "SyncState",
+    "TokenInfo",
+    "TokenRejected",
 ]
 
 
@@ -115,13 +144,101 @@ class Store:
         return centers.list_centers(self._engine)
 
     def record_certificate(
-        self, center_id: str, serial_hex: str, not_after: int, *, issued_at: int | None = None
+        self,
+        center_id: str,
+        serial_hex: str,
+        not_after: int,
+        *,
+        issued_at: int | None = None,
+        ca_fingerprint: str | None = None,
     ) -> None:
         """Remember a certificate signed for ``center_id`` (idempotent per serial)."""
-        centers.record_certificate(self._engine, center_id, serial_hex, not_after, _now(issued_at))
+        issued.record_certificate(
+            self._engine,
+            "center",
+            center_id,
+            serial_hex,
+            not_after,
+            _now(issued_at),
+            ca_fingerprint,
+        )
 
     def list_certificates(self, center_id: str | None = None) -> list[CertificateInfo]:
-        return centers.list_certificates(self._engine, center_id)
+        return issued.list_certificates(self._engine, center_id)
+
+    # -- identities: certificates, tokens, evict/ban ------------------------------
+
+    def record_issued(
+        self,
+        kind: str,
+        name: str,
+        serial_hex: str,
+        not_after: int,
+        *,
+        ca_fingerprint: str,
+        issued_at: int | None = None,
+    ) -> None:
+        """Remember a certificate issued to any identity (center, portal, operator)."""
+        issued.record_certificate(
+            self._engine, kind, name, serial_hex, not_after, _now(issued_at), ca_fingerprint
+        )
+
+    def list_issued(self, kind: str, name: str) -> list[IssuedCertificate]:
+        """Certificates issued to one identity, newest first."""
+        return issued.list_issued(self._engine, kind, name)
+
+    def certificates_depending_on(
+        self, ca_fingerprint: str, now: int, active_fingerprint: str | None = None
+    ) -> list[IssuedCertificate]:
+        """Valid certificates signed by that CA (or by an unrecorded one) whose holder has
+        not renewed under ``active_fingerprint``: retiring the CA would cut them off."""
+        return issued.depending_on(self._engine, ca_fingerprint, now, active_fingerprint)
+
+    def create_token(self, token: TokenInfo) -> None:
+        """Store a new enrollment token (hash only). Raises UnknownCenter, ValueError, or
+        TokenRejected(BANNED) for a banned center."""
+        tokens.create_token(self._engine, token)
+
+    def get_token(self, token_id: str) -> TokenInfo | None:
+        return tokens.get_token(self._engine, token_id)
+
+    def list_tokens(self, kind: str | None = None, name: str | None = None) -> list[TokenInfo]:
+        return tokens.list_tokens(self._engine, kind, name)
+
+    def redeem_token(
+        self, token_id: str, secret_hash: str, now: int, redemption: Redemption
+    ) -> TokenInfo:
+        """Claim a token and record the certificate it buys, atomically (see ``tokens``)."""
+        return tokens.redeem(self._engine, token_id, secret_hash, now, redemption)
+
+    def evict_center(self, center_id: str, now: int, reason: str = "") -> AccessChange:
+        """Revoke all of the center's certificates and unused tokens; it may re-enroll."""
+        return access.change(self._engine, center_id, access.EVICT, now, reason)
+
+    def ban_center(self, center_id: str, now: int, reason: str = "") -> AccessChange:
+        """Evict and refuse new tokens and certificates until ``unban_center``."""
+        return access.change(self._engine, center_id, access.BAN, now, reason)
+
+    def unban_center(self, center_id: str, now: int, reason: str = "") -> AccessChange:
+        return access.change(self._engine, center_id, access.UNBAN, now, reason)
+
+    def is_banned(self, center_id: str) -> bool:
+        return access.is_banned(self._engine, center_id)
+
+    def access_events_since(self, seq: int) -> list[AccessEvent]:
+        """Access events after ``seq``, oldest first (at most 1000 per call)."""
+        return access.events_since(self._engine, seq)
+
+    def last_access_event(self) -> int:
+        """Position of the newest access event (0: none); what serving hubs poll."""
+        return access.last_event_seq(self._engine)
+
+    def revocation_snapshot(self, now: int) -> RevocationSnapshot:
+        return access.snapshot(self._engine, now)
+
+    def center_statuses(self, now: int) -> list[CenterStatus]:
+        """Every center with liveness, evict/ban state and latest valid certificate."""
+        return status.center_statuses(self._engine, now)
 
     # -- sync state --------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The center registry: centers and the certificates issued to their agents."""
+"""The center registry. Certificates issued to centers live in ``hub.store.issued``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy import exc as sa_exc
 from hub.errors import CenterExists, UnknownCenter
 from hub.store import convert
 from hub.store.engine import read_tx, write_tx
-from hub.store.model import CenterInfo, CertificateInfo
-from hub.store.schema import center_sync, centers, certificates
+from hub.store.model import CenterInfo
+from hub.store.schema import center_sync, centers
 from proto import codes, identity, limits
 
 
@@ -105,50 +105,3 @@ def unknown_message(center_id: str) -> str:
         f"center {center_id!r} is not registered on this hub; add it with "
         "`iplat-hub center add` (or check the id)"
     )
-
-
-def record_certificate(
-    engine: Engine, center_id: str, serial_hex: str, not_after: int, issued_at: int
-) -> None:
-    serial = serial_hex.lower().removeprefix("0x")
-    try:
-        int(serial, 16)
-    except ValueError:
-        raise ValueError(f"certificate serial {serial_hex!r} is not hexadecimal") from None
-    if len(serial) > 64:
-        raise ValueError(f"certificate serial {serial_hex!r} is longer than 64 hex digits")
-    with write_tx(engine) as conn:
-        require(conn, center_id)
-        row = conn.execute(
-            select(certificates.c.center_id).where(certificates.c.serial == serial)
-        ).first()
-        if row is not None and row.center_id != center_id:
-            raise ValueError(
-                f"certificate serial {serial} is already recorded for center {row.center_id}"
-            )
-        if row is None:
-            conn.execute(
-                insert(certificates).values(
-                    serial=serial, center_id=center_id, not_after=not_after, issued_at=issued_at
-                )
-            )
-
-
-def list_certificates(engine: Engine, center_id: str | None = None) -> list[CertificateInfo]:
-    """Certificates, newest first (per center when ``center_id`` is given)."""
-    query = select(certificates).order_by(
-        certificates.c.center_id, certificates.c.issued_at.desc(), certificates.c.serial
-    )
-    if center_id is not None:
-        query = query.where(certificates.c.center_id == center_id)
-    with read_tx(engine) as conn:
-        rows = conn.execute(query).mappings().all()
-    return [
-        CertificateInfo(
-            serial=r["serial"],
-            center_id=r["center_id"],
-            not_after=r["not_after"],
-            issued_at=r["issued_at"],
-        )
-        for r in rows
-    ]

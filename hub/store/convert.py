@@ -57,11 +57,12 @@ def equipment_row(center_id: str, eq: m.Equipment, version: int, now: int) -> di
     texts = [eq.id, eq.name_ko, eq.name_en, eq.category, eq.manufacturer, eq.model]
     texts += [eq.location, eq.fee_note]
     capabilities = list(eq.capabilities)
-    _refuse_nul(
-        f"equipment {eq.id!r}",
-        (*_EQUIPMENT_TEXT_CHECKED, *["capability"] * len(capabilities)),
-        texts + capabilities,
-    )
+    if "\x00" in "".join(texts) or "\x00" in "".join(capabilities):
+        _refuse_nul(
+            f"equipment {eq.id!r}",
+            (*_EQUIPMENT_TEXT_CHECKED, *["capability"] * len(capabilities)),
+            texts + capabilities,
+        )
     if eq.HasField("booking_rules"):
         rules = eq.booking_rules
         slots = (rules.min_slot_minutes, rules.max_slot_minutes, rules.lead_time_minutes)
@@ -131,13 +132,25 @@ def _seconds(what: str, entry_id: str, entry: m.CalendarEntry) -> int:
 
 
 def entry_row(center_id: str, en: m.CalendarEntry, version: int, now: int) -> dict[str, Any]:
-    _refuse_nul(f"entry {en.id!r}", ("id", "equipment_id"), [en.id, en.equipment_id])
+    rid, equipment_id, start, end = en.id, en.equipment_id, en.start, en.end
+    # Hot path (most of what agents send): a few attribute reads decide that nothing is
+    # unusual; only then do the checks below run, which say exactly what is wrong.
+    if (
+        "\x00" in rid
+        or "\x00" in equipment_id
+        or start.nanos
+        or end.nanos
+        or not (en.HasField("start") and en.HasField("end"))
+    ):
+        _refuse_nul(f"entry {rid!r}", ("id", "equipment_id"), [rid, equipment_id])
+        _seconds("start", rid, en)
+        _seconds("end", rid, en)
     return {
         "center_id": center_id,
-        "id": en.id,
-        "equipment_id": en.equipment_id,
-        "start_at": _seconds("start", en.id, en),
-        "end_at": _seconds("end", en.id, en),
+        "id": rid,
+        "equipment_id": equipment_id,
+        "start_at": int(start.seconds),
+        "end_at": int(end.seconds),
         "kind": codes.ENTRY_KIND.code(en.kind),
         "version": version,
         "updated_at": now,

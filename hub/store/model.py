@@ -87,3 +87,88 @@ class CenterSnapshot:
     stale: bool
     """Never seen, or silent for longer than the view's ``stale_after``."""
     equipment: list[EquipmentSnapshot]
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A one-time enrollment token as stored (the secret itself is never stored)."""
+
+    id: str
+    """Public id, the part of the token string before the dot."""
+    secret_hash: str
+    """Hex SHA-256 of the secret."""
+    kind: str
+    """Identity kind the token enrolls: center, portal or operator."""
+    name: str
+    """Center id or client name: the identity is decided here, never by the CSR."""
+    created_at: int
+    expires_at: int
+    used_at: int | None = None
+    used_by: str | None = None
+    """Peer address of the Enroll call that consumed it."""
+    cert_serial: str | None = None
+    voided_at: int | None = None
+    """Set when an evict or ban made the token worthless before use."""
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate the hub issued, of a center or of a portal/operator client."""
+
+    serial: str
+    kind: str
+    name: str
+    not_after: int
+    issued_at: int
+    ca_fingerprint: str | None
+    """The signing CA (``sha256:HEX``); None if recorded before the hub tracked it."""
+    revoked_at: int | None
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """What an evict, ban or unban did."""
+
+    center_id: str
+    action: str
+    certificates_revoked: int
+    tokens_voided: int
+
+
+@dataclass(frozen=True)
+class AccessEvent:
+    """One row of the access log serving hubs follow."""
+
+    seq: int
+    at: int
+    kind: str
+    name: str
+    action: str
+    """evict, ban or unban."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class RevocationSnapshot:
+    """What a serving hub refuses, as of access event ``seq``."""
+
+    seq: int
+    revoked_serials: frozenset[str]
+    """Revoked certificates that have not expired yet (expired ones fail TLS anyway)."""
+    banned_centers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CenterStatus:
+    """A center as operators see it in ``iplat-hub center list``."""
+
+    center: CenterInfo
+    state: SyncState
+    banned: bool
+    evicted_at: int | None
+    certificates: int
+    """Certificates ever issued to the center."""
+    cert_expires_at: int | None
+    """Expiry of its latest valid (unrevoked, unexpired) certificate."""
+    cert_issued_at: int | None = None
+    """When its newest valid certificate was issued."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -118,14 +119,92 @@ entries = Table(
     Index(None, "start_at", "end_at"),
 )
 
+SERIAL = String(64)
+FINGERPRINT = String(80)
+
+# Certificates issued to centers' agents. ca_fingerprint (revision 0002) names the CA that
+# signed it, so `iplat-hub ca retire` can tell which certificates still depend on a CA;
+# NULL for rows recorded before 0002 (treated as depending on every CA). revoked_at is set
+# by evict/ban: the hub refuses the certificate from then on, whatever its expiry.
 certificates = Table(
     "certificates",
     metadata,
-    Column("serial", String(64), primary_key=True),
+    Column("serial", SERIAL, primary_key=True),
     Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), nullable=False),
     Column("not_after", BigInteger, nullable=False),
     Column("issued_at", BigInteger, nullable=False),
+    Column("ca_fingerprint", FINGERPRINT),
+    Column("revoked_at", BigInteger),
     Index(None, "center_id"),
 )
 
-__all__ = ["center_sync", "centers", "certificates", "entries", "equipment", "metadata"]
+# Certificates of portals and operators (`iplat-hub client add`, Enroll, renewal).
+client_certificates = Table(
+    "client_certificates",
+    metadata,
+    Column("serial", SERIAL, primary_key=True),
+    Column("kind", CODE, nullable=False),
+    Column("name", ID, nullable=False),
+    Column("not_after", BigInteger, nullable=False),
+    Column("issued_at", BigInteger, nullable=False),
+    Column("ca_fingerprint", FINGERPRINT),
+    Column("revoked_at", BigInteger),
+    Index(None, "kind", "name"),
+)
+
+# One-time enrollment tokens. Only a SHA-256 of the secret is stored; the public id is the
+# lookup key. A token is consumed by the conditional UPDATE ... WHERE used_at IS NULL that
+# also records the certificate it bought, so two concurrent uses cannot both win.
+enrollment_tokens = Table(
+    "enrollment_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("name", ID, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger),
+    Column("used_by", Text),
+    Column("cert_serial", SERIAL),
+    Column("voided_at", BigInteger),
+    Index(None, "kind", "name"),
+)
+
+# Evictions and bans. A row exists once a center was evicted or banned.
+center_access = Table(
+    "center_access",
+    metadata,
+    Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), primary_key=True),
+    Column("banned", Boolean, nullable=False, server_default=false()),
+    Column("banned_at", BigInteger),
+    Column("evicted_at", BigInteger),
+    Column("reason", Text, nullable=False, server_default=""),
+)
+
+# Append-only log of access changes. Serving hubs poll it (seq > last seen: one index
+# probe) to close streams and refuse certificates within a poll interval, whichever
+# process made the change.
+access_events = Table(
+    "access_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("name", ID, nullable=False),
+    Column("action", CODE, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+)
+
+__all__ = [
+    "access_events",
+    "center_access",
+    "center_sync",
+    "centers",
+    "certificates",
+    "client_certificates",
+    "enrollment_tokens",
+    "entries",
+    "equipment",
+    "metadata",
+]

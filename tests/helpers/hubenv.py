@@ -287,3 +287,60 @@ class SyncSession:
         except grpc.aio.AioRpcError as exc:
             return exc.code(), exc.details() or ""
         return await self.call.code(), await self.call.details()
+
+
+# -- enrollment: tokens, the bootstrap credential, Enroll ----------------------------------
+
+
+def bootstrap_credentials(bundle: bytes) -> grpc.ChannelCredentials:
+    """What a caller without a certificate presents: the public bootstrap credential."""
+    from proto import bootstrap
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=bundle,
+        private_key=bootstrap.KEY_PEM,
+        certificate_chain=bootstrap.CERT_PEM,
+    )
+
+
+def create_token(data_dir: Path, center_id: str, *extra: str) -> dict[str, str]:
+    """``iplat-hub token create --center ID --json`` in-process; its JSON."""
+    code, out = run_cli(
+        "token", "create", "--center", center_id, "--json", "--data-dir", str(data_dir), *extra
+    )
+    assert code == 0, out
+    result: dict[str, str] = json.loads(out)
+    return result
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """The outcome of an Enroll call: a key, the certificate the hub issued, its bundle."""
+
+    key_and_cert: pki.KeyAndCert
+    identity_uri: str
+    bundle: bytes
+    not_after: int
+
+    def credentials(self, bundle: bytes | None = None) -> grpc.ChannelCredentials:
+        return credentials(bundle or self.bundle, self.key_and_cert)
+
+
+async def enroll(
+    address: str, bundle: bytes, token: str, csr_pem: bytes | None = None, key_pem: bytes = b""
+) -> Enrolled:
+    """Call Enroll with the bootstrap credential (raises grpc.aio.AioRpcError on refusal)."""
+    if csr_pem is None:
+        from tests.helpers.pki import make_csr
+
+        csr_pem, key_pem = make_csr()
+    async with grpc.aio.secure_channel(address, bootstrap_credentials(bundle)) as channel:
+        response = await grpc_services.EnrollmentServiceStub(channel).Enroll(
+            pb.EnrollRequest(token=token, csr_pem=csr_pem, agent_version="test/1"), timeout=10
+        )
+    return Enrolled(
+        pki.KeyAndCert(key_pem, bytes(response.certificate_pem)),
+        response.identity_uri,
+        bytes(response.trust_bundle_pem),
+        timeconv.to_epoch(response.not_after),
+    )

@@ -121,10 +121,10 @@ def test_center_list_text_and_json(hub_dir: Path) -> None:
     add_center(hub_dir, "KR-BI-0002", industry="bio")
     code, out = run_cli("center", "list", "--data-dir", str(hub_dir), "--json")
     assert code == 0
-    rows = json.loads(out)["centers"]
+    rows = json.loads(out)
     assert [(r["id"], r["industry"], r["state"], r["hwm"]) for r in rows] == [
-        ("KR-BI-0002", "bio", "never", 0),
-        ("KR-MR-0001", "machinery-robotics", "never", 0),
+        ("KR-BI-0002", "bio", "registered", 0),
+        ("KR-MR-0001", "machinery-robotics", "registered", 0),
     ]
     with Store.open(config.load(hub_dir).database_url) as store:
         store.record_hello("KR-MR-0001", "test/1", int(time.time()))

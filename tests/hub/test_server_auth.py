@@ -101,13 +101,19 @@ def test_health_reports_serving_for_every_service(hub: RunningHub) -> None:
     async def run() -> list[int]:
         async with grpc.aio.secure_channel(hub.address, hub.credentials(CENTER)) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
-            names = ["", "iplatform.v1.SyncService", "iplatform.v1.ViewService"]
+            names = [
+                "",
+                "iplatform.v1.SyncService",
+                "iplatform.v1.ViewService",
+                "iplatform.v1.EnrollmentService",
+                "iplatform.v1.CertificateService",
+            ]
             return [
                 (await stub.Check(health_pb2.HealthCheckRequest(service=n), timeout=10)).status
                 for n in names
             ]
 
-    assert asyncio.run(run()) == [health_pb2.HealthCheckResponse.SERVING] * 3
+    assert asyncio.run(run()) == [health_pb2.HealthCheckResponse.SERVING] * 5
 
 
 def test_reflection_lists_the_services(hub: RunningHub) -> None:
@@ -126,6 +132,8 @@ def test_reflection_lists_the_services(hub: RunningHub) -> None:
     assert {
         "iplatform.v1.SyncService",
         "iplatform.v1.ViewService",
+        "iplatform.v1.EnrollmentService",
+        "iplatform.v1.CertificateService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     } <= asyncio.run(run())
