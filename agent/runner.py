@@ -299,6 +299,10 @@ class Agent:
                 max_delete_share=self.config.sync.max_delete_share,
             )
         )
+        changed = result.upserts or result.deletes
+        if changed:
+            # Wake the sender before the bookkeeping below: it is on the change-to-visible path.
+            self._wake.set()
         problems = [str(p) for p in snapshot.problems] + list(result.conflicts)
         await asyncio.to_thread(
             functools.partial(
@@ -336,7 +340,6 @@ class Agent:
                 action="fix these rows in the source; they are left out until then",
             )
         self._last_problems[name] = summary
-        changed = result.upserts or result.deletes
         logs.event(
             log,
             "poll",
@@ -348,8 +351,6 @@ class Agent:
             unchanged=result.unchanged,
             seconds=round(time.time() - started, 3),
         )
-        if changed:
-            self._wake.set()
 
     async def _record_failure(self, name: str, error: str, at: float) -> None:
         state = self.state

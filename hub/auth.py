@@ -47,6 +47,9 @@ log = logging.getLogger("hub.auth")
 
 SYNC = "/iplatform.v1.SyncService/Sync"
 GET_NATIONAL_VIEW = "/iplatform.v1.ViewService/GetNationalView"
+WATCH = "/iplatform.v1.FeedService/Watch"
+SEARCH = "/iplatform.v1.AvailabilityService/Search"
+GET_FREE_BUSY = "/iplatform.v1.AvailabilityService/GetFreeBusy"
 ENROLL = "/iplatform.v1.EnrollmentService/Enroll"
 RENEW = "/iplatform.v1.CertificateService/RenewCertificate"
 GET_TRUST_BUNDLE = "/iplatform.v1.CertificateService/GetTrustBundle"
@@ -55,14 +58,16 @@ ANONYMOUS = "anonymous"
 """The role of callers presenting the bootstrap certificate (no identity yet)."""
 
 _CERTIFICATES = frozenset({RENEW, GET_TRUST_BUNDLE})
+# Free-slot search and free/busy (read-only, like the view).
+_AVAILABILITY = frozenset({SEARCH, GET_FREE_BUSY})
 
 ALLOWED: Mapping[str, frozenset[str]] = {
     # Agents push their own center's data and keep their own certificate fresh.
     "center": frozenset({SYNC}) | _CERTIFICATES,
-    # Portals read the national view (read-only).
-    "portal": frozenset({GET_NATIONAL_VIEW}) | _CERTIFICATES,
-    # Operators read it too; admin RPCs will be added here.
-    "operator": frozenset({GET_NATIONAL_VIEW}) | _CERTIFICATES,
+    # Portals read the national view and follow its change feed (read-only).
+    "portal": frozenset({GET_NATIONAL_VIEW, WATCH}) | _AVAILABILITY | _CERTIFICATES,
+    # Operators read them too; admin RPCs will be added here.
+    "operator": frozenset({GET_NATIONAL_VIEW, WATCH}) | _AVAILABILITY | _CERTIFICATES,
     # No identity yet: the one-time token in the request is the credential.
     ANONYMOUS: frozenset({ENROLL}),
 }

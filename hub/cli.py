@@ -1,5 +1,5 @@
-"""``iplat-hub``: init, serve, view; center, token, client and ca commands live in
-``cli_centers``, ``cli_access`` and ``cli_ca``.
+"""``iplat-hub``: init, serve, view; center, token, client, ca and apikey commands live in
+``cli_centers``, ``cli_access``, ``cli_ca`` and ``cli_apikeys``.
 
 Commands raise :class:`~hub.errors.HubError`; only :func:`main` prints errors, and it
 exits with the error's ``exit_code`` (2 for usage and configuration mistakes).
@@ -17,7 +17,18 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from hub import cli_access, cli_ca, cli_centers, cli_common, logs, pki, view_render
+from hub import (
+    cli_access,
+    cli_apikeys,
+    cli_ca,
+    cli_centers,
+    cli_common,
+    cli_search,
+    cli_status,
+    logs,
+    pki,
+    view_render,
+)
 from hub import config as hub_config
 from hub.cli_common import UsageError, open_store
 from hub.cli_common import out as _out
@@ -48,6 +59,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         listen=args.listen,
         database_url=args.db or hub_config.default_database_url(data_dir),
         tls=hub_config.TlsSettings(server_hosts=tuple(dict.fromkeys(hosts))),
+        http=hub_config.HttpSettings(listen=args.http_listen),
     )
     text = hub_config.render(cfg)
     # Validate exactly what will be written, so init never leaves a hub that cannot start.
@@ -88,16 +100,17 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     cfg = hub_config.load(Path(args.data_dir))
-    if args.listen:
-        try:
-            hub_config.parse_listen(args.listen)
-        except ValueError as exc:
-            raise UsageError(f"--listen: {exc}; write HOST:PORT") from None
+    for option, value in (("--listen", args.listen), ("--http-listen", args.http_listen)):
+        if value:
+            try:
+                hub_config.parse_listen(value)
+            except ValueError as exc:
+                raise UsageError(f"{option}: {exc}; write HOST:PORT") from None
     logs.setup(cfg.log_level)
     # Imported here so that the short commands do not pay for loading grpc.
     from hub import server
 
-    asyncio.run(server.serve(cfg, listen=args.listen))
+    asyncio.run(server.serve(cfg, listen=args.listen, http_listen=args.http_listen))
     return 0
 
 
@@ -138,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--listen", default=hub_config.DEFAULT_LISTEN, help="HOST:PORT")
     sp.add_argument(
+        "--http-listen",
+        default=hub_config.DEFAULT_HTTP_LISTEN,
+        help='HOST:PORT of the HTTP/JSON API ([http] listen; port 0: any free port; "": off)',
+    )
+    sp.add_argument(
         "--host", action="append", help="extra server certificate name or IP (repeatable)"
     )
     sp.set_defaults(func=cmd_init)
@@ -145,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli_centers.add_parsers(sub)
     cli_access.add_parsers(sub)
     cli_ca.add_parsers(sub)
+    cli_search.add_parsers(sub)
+    cli_apikeys.add_parsers(sub)
+    cli_status.add_parsers(sub)
 
     sp = sub.add_parser(
         "serve",
@@ -155,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     data_dir(sp)
     sp.add_argument("--listen", help="HOST:PORT, overrides hub.toml (port 0: any free port)")
+    sp.add_argument(
+        "--http-listen",
+        help='HTTP API HOST:PORT, overrides [http] listen (port 0: any free port; "": off)',
+    )
     sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("view", help="print the national view from the database")

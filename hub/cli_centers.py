@@ -1,15 +1,8 @@
 """``iplat-hub center add|list|sign|evict|ban|unban``.
 
-Center states in ``center list`` (first match wins):
-
-- ``banned``: refused everything until ``center unban``;
-- ``evicted``: its certificates were revoked and it has not enrolled again;
-- ``registered``: added, never enrolled (no certificate issued, never seen);
-- ``enrolled``: has a certificate but has never connected;
-- ``online``: heard from within two heartbeat intervals on an open stream;
-- ``stale``: not online, but heard from within ``[sync] stale_after_seconds`` (heartbeats
-  late, or reconnecting);
-- ``offline``: silent for longer than that; every answer flags its data stale.
+Center states in ``center list`` are those of :mod:`hub.health.states` (banned, evicted,
+registered, enrolled, online, stale, offline, missing), the same ``iplat-hub status``, the
+metrics and the dashboard show.
 """
 
 from __future__ import annotations
@@ -22,28 +15,12 @@ from typing import Any
 
 from hub import cli_common, issuer, pki, view_render
 from hub.cli_common import UsageError, out
-from hub.config import SyncSettings
 from hub.errors import PkiError, UnknownCenter
-from hub.store import CenterInfo, CenterStatus
+from hub.health.states import center_state
+from hub.store import CenterInfo
 from proto import codes, identity, timeconv
 
 ROLES = ("representative", "operating", "participating")
-
-
-def center_state(status: CenterStatus, now: int, sync: SyncSettings) -> str:
-    st = status.state
-    if status.banned:
-        return "banned"
-    if status.evicted_at is not None and status.cert_expires_at is None:
-        return "evicted"
-    if st.last_seen is None:
-        return "enrolled" if status.cert_expires_at is not None else "registered"
-    age = now - st.last_seen
-    if st.connected and age <= 2 * sync.heartbeat_seconds:
-        return "online"
-    if age <= sync.stale_after_seconds:
-        return "stale"
-    return "offline"
 
 
 def cmd_center_add(args: argparse.Namespace) -> int:
@@ -90,7 +67,7 @@ def cmd_center_list(args: argparse.Namespace) -> int:
                 "industry": c.industry,
                 "region": c.region,
                 "role": c.role,
-                "state": center_state(s, now, cfg.sync),
+                "state": center_state(s, now, cfg.sync, cfg.ops),
                 "last_seen": timeconv.iso(st.last_seen),
                 "cert_expires_at": timeconv.iso(s.cert_expires_at),
                 "hwm": st.hwm,

@@ -36,12 +36,35 @@ worse than a refusal to start.
     shutdown_grace_seconds = 5.0
     store_threads = 8
     reload_poll_seconds = 0.4
+
+    [http]
+    listen = "127.0.0.1:8080"               # HTTP/JSON API; port 0 picks one; "" turns it off
+    cors_origins = ["https://portal.example.kr"]
+    max_body_bytes = 65536
+    sse_keepalive_seconds = 15.0
+
+    [feed]
+    retention_seconds = 604800              # 0 keeps the change log forever
+    poll_seconds = 0.25
+
+    [ops]
+    grace_seconds = 2.0                     # center states: see hub/health/states.py
+    stale_after_heartbeats = 2
+    offline_after_heartbeats = 6
+    missing_after_seconds = 86400
+    backlog_growing_seconds = 300
+    lag_warn_seconds = 60
+    cert_warn_days = 14
+    local_access = true                     # dashboard and /metrics without a key from loopback
+    refresh_seconds = 5.0
+    cache_seconds = 2.0
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +78,10 @@ CONFIG_NAME = "hub.toml"
 SERVE_INFO_NAME = "serve.json"
 DEFAULT_TRUST_DOMAIN = "iplatform.local"
 DEFAULT_LISTEN = "127.0.0.1:7443"
+DEFAULT_HTTP_LISTEN = "127.0.0.1:8080"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# A browser origin: scheme://host[:port], no path (hosts may be [IPv6] literals).
+_ORIGIN = re.compile(r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:[0-9]{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -120,6 +146,67 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """``[http]``: the HTTP/JSON API for portals (same process and event loop as gRPC)."""
+
+    listen: str = DEFAULT_HTTP_LISTEN
+    """HOST:PORT of the HTTP API; port 0 picks a free port (see serve.json); "" turns the
+    HTTP API off. Plain HTTP: put a TLS-terminating proxy in front of it when it leaves
+    the host."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (``https://portal.example.kr``) allowed to call the API from
+    JavaScript; ``"*"`` allows any origin. Empty: no cross-origin access."""
+    max_body_bytes: int = 65536
+    """Largest request body accepted (every route is a GET; bigger requests get 413)."""
+    sse_keepalive_seconds: float = 15.0
+    """Idle Server-Sent Events streams get a comment line this often, so proxies keep them."""
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """``[feed]``: the live change feed (gRPC FeedService.Watch and GET /v1/feed)."""
+
+    retention_seconds: int = 7 * 86400
+    """Change-log rows older than this are pruned; a reader further behind must resync
+    from a snapshot. 0 keeps the log forever."""
+    poll_seconds: float = 0.25
+    """How often a serving hub looks for new changes (one row read); the feed's delay."""
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """``[ops]``: operator health (``iplat-hub status``, ``/metrics``, the dashboard ``/ops/``).
+
+    A center's state comes from its agent's own heartbeat interval ``h`` (the larger of what
+    its Hello announced and ``[sync] heartbeat_seconds``): online while its stream is open and
+    it was heard within ``stale_after_heartbeats * h + grace``; stale until
+    ``offline_after_heartbeats * h + grace``; offline until ``missing_after_seconds``;
+    missing after that."""
+
+    grace_seconds: float = 2.0
+    """Added to every liveness threshold: heartbeat jitter, network and clock delays."""
+    stale_after_heartbeats: int = 2
+    """Heartbeat intervals of silence before an online center is called stale."""
+    offline_after_heartbeats: int = 6
+    """Heartbeat intervals of silence before a center is called offline."""
+    missing_after_seconds: int = 86400
+    """Silence after which an offline center is called missing (someone must go and look)."""
+    backlog_growing_seconds: int = 300
+    """A backlog that has not shrunk for this long is reported as a problem."""
+    lag_warn_seconds: int = 60
+    """Change-to-commit lag above this is reported as a problem."""
+    cert_warn_days: int = 14
+    """A center certificate expiring within this many days is reported."""
+    local_access: bool = True
+    """Callers on the loopback address may open the dashboard and /metrics without an
+    operator API key. Turn off when a reverse proxy on the same host forwards to the hub."""
+    refresh_seconds: float = 5.0
+    """How often an open dashboard page fetches fresh data."""
+    cache_seconds: float = 2.0
+    """Center health read from the database is reused for this long (dashboard, /metrics)."""
+
+
+@dataclass(frozen=True)
 class HubConfig:
     """Everything ``iplat-hub`` reads from ``DATA_DIR/hub.toml``."""
 
@@ -145,6 +232,12 @@ class HubConfig:
     """``[enroll]`` settings."""
     server: ServerSettings = field(default_factory=ServerSettings)
     """``[server]`` settings."""
+    http: HttpSettings = field(default_factory=HttpSettings)
+    """``[http]`` settings."""
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    """``[feed]`` settings."""
+    ops: OpsSettings = field(default_factory=OpsSettings)
+    """``[ops]`` settings."""
 
     @property
     def config_path(self) -> Path:
@@ -165,6 +258,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "pki": PkiSettings,
     "enroll": EnrollSettings,
     "server": ServerSettings,
+    "http": HttpSettings,
+    "feed": FeedSettings,
+    "ops": OpsSettings,
 }
 
 
@@ -341,12 +437,60 @@ def _validate(c: _Checker, cfg: HubConfig) -> None:
     c.in_range("[server] shutdown_grace_seconds", cfg.server.shutdown_grace_seconds, 0, 600)
     c.in_range("[server] store_threads", cfg.server.store_threads, 1, 256)
     c.in_range("[server] reload_poll_seconds", cfg.server.reload_poll_seconds, 0.05, 60)
+    _validate_http(c, cfg.http)
+    if cfg.feed.retention_seconds:
+        c.in_range("[feed] retention_seconds", cfg.feed.retention_seconds, 3600, 366 * 86400)
+    c.in_range("[feed] poll_seconds", cfg.feed.poll_seconds, 0.05, 10)
+    _validate_ops(c, cfg.ops)
+
+
+def _validate_http(c: _Checker, h: HttpSettings) -> None:
+    if h.listen:
+        try:
+            parse_listen(h.listen)
+        except ValueError as exc:
+            raise c.fail(
+                "[http] listen",
+                str(exc),
+                'write HOST:PORT, e.g. "127.0.0.1:8080", or "" to turn the HTTP API off',
+            ) from None
+    for origin in h.cors_origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise c.fail(
+                "[http] cors_origins",
+                f"{origin!r} is not an origin",
+                'write scheme://host[:port] without a path, e.g. "https://portal.example.kr", '
+                'or "*" for any origin',
+            )
+    c.in_range("[http] max_body_bytes", h.max_body_bytes, 0, 16 * 1024 * 1024)
+    c.in_range("[http] sse_keepalive_seconds", h.sse_keepalive_seconds, 1, 300)
+
+
+def _validate_ops(c: _Checker, o: OpsSettings) -> None:
+    c.in_range("[ops] grace_seconds", o.grace_seconds, 0, 3600)
+    c.in_range("[ops] stale_after_heartbeats", o.stale_after_heartbeats, 1, 100)
+    c.in_range("[ops] offline_after_heartbeats", o.offline_after_heartbeats, 1, 1000)
+    if o.offline_after_heartbeats <= o.stale_after_heartbeats:
+        raise c.fail(
+            "[ops] offline_after_heartbeats",
+            f"{o.offline_after_heartbeats} is not more than stale_after_heartbeats "
+            f"({o.stale_after_heartbeats})",
+            "make it larger, e.g. 3x stale_after_heartbeats",
+        )
+    c.in_range("[ops] missing_after_seconds", o.missing_after_seconds, 60, 365 * 86400)
+    c.in_range("[ops] backlog_growing_seconds", o.backlog_growing_seconds, 1, 7 * 86400)
+    c.in_range("[ops] lag_warn_seconds", o.lag_warn_seconds, 1, 7 * 86400)
+    c.in_range("[ops] cert_warn_days", o.cert_warn_days, 0, 825)
+    c.in_range("[ops] refresh_seconds", o.refresh_seconds, 0.2, 3600)
+    c.in_range("[ops] cache_seconds", o.cache_seconds, 0, 300)
 
 
 def render(cfg: HubConfig) -> str:
     """The hub.toml ``iplat-hub init`` writes: every key, with a comment saying what it does."""
     s = cfg.sync
     hosts = ", ".join(json.dumps(h) for h in cfg.tls.server_hosts)
+    origins = ", ".join(json.dumps(o) for o in cfg.http.cors_origins)
+    o = cfg.ops
     return f"""\
 # iplat-hub configuration. Every key is optional; shown are the values in force.
 # Restart 'iplat-hub serve' after editing.
@@ -402,4 +546,43 @@ shutdown_grace_seconds = {cfg.server.shutdown_grace_seconds}
 store_threads = {cfg.server.store_threads}
 # How often 'serve' picks up evictions, bans and CA rotation steps (seconds).
 reload_poll_seconds = {cfg.server.reload_poll_seconds}
+
+[http]
+# HTTP/JSON API for portals (HOST:PORT; port 0 picks one, written to serve.json; "" = off).
+# API keys: 'iplat-hub apikey create NAME'. The OpenAPI document is at /openapi.json.
+listen = {json.dumps(cfg.http.listen)}
+# Browser origins allowed to call the API (e.g. ["https://portal.example.kr"]; "*" = any).
+cors_origins = [{origins}]
+# Largest request body accepted (bytes).
+max_body_bytes = {cfg.http.max_body_bytes}
+# Comment line on idle Server-Sent Events streams this often (seconds).
+sse_keepalive_seconds = {cfg.http.sse_keepalive_seconds}
+
+[feed]
+# Change-log rows older than this are pruned (seconds; 0 = keep forever). A portal further
+# behind resyncs from a snapshot.
+retention_seconds = {cfg.feed.retention_seconds}
+# How often the serving hub looks for new changes (seconds): the feed's added delay.
+poll_seconds = {cfg.feed.poll_seconds}
+
+[ops]
+# Operator health: 'iplat-hub status', /metrics and the dashboard /ops/ on the HTTP port.
+# A center is online while heard within stale_after_heartbeats x its heartbeat interval
+# + grace_seconds, stale until offline_after_heartbeats x interval + grace, offline until
+# missing_after_seconds, then missing.
+grace_seconds = {o.grace_seconds}
+stale_after_heartbeats = {o.stale_after_heartbeats}
+offline_after_heartbeats = {o.offline_after_heartbeats}
+missing_after_seconds = {o.missing_after_seconds}
+# A backlog that has not shrunk for this long (seconds) is a problem.
+backlog_growing_seconds = {o.backlog_growing_seconds}
+# Change-to-commit lag above this (seconds) is a problem.
+lag_warn_seconds = {o.lag_warn_seconds}
+# Warn this many days before a center certificate expires.
+cert_warn_days = {o.cert_warn_days}
+# Loopback callers need no operator API key (false when a local proxy forwards).
+local_access = {"true" if o.local_access else "false"}
+# Dashboard refresh and database read cache (seconds).
+refresh_seconds = {o.refresh_seconds}
+cache_seconds = {o.cache_seconds}
 """

@@ -1,7 +1,9 @@
 """The hub's gRPC server: mutual TLS, the services, health, reflection, shutdown.
 
-One port serves everything: Sync, View, certificate renewal, and enrollment for callers
-that have no certificate yet. Every peer must present a certificate chaining to
+One port serves everything: Sync, View, Feed, certificate renewal, and enrollment for
+callers that have no certificate yet. The portal-facing HTTP/JSON API (:mod:`hub.http`,
+``[http] listen``) runs in the same event loop, beside it, sharing the store threads and
+the feed follower (:mod:`hub.feed`). Every peer must present a certificate chaining to
 ``pki/bundle.pem`` or the public bootstrap certificate (:mod:`hub.tls` says why); the
 TLS handshake fails otherwise, and :mod:`hub.auth` then decides per method, checking
 revocation on every call. TLS material is reloaded without a restart and evictions made
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -29,14 +32,19 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from iplatform.v1 import identity_pb2, sync_pb2, view_pb2
+from iplatform.v1 import availability_pb2, feed_pb2, identity_pb2, sync_pb2, view_pb2
 
 from hub import auth, logs
+from hub.availability_service import AvailabilityService
 from hub.cert_service import CertificateService
 from hub.config import HubConfig, parse_listen
 from hub.enroll_service import EnrollmentService
-from hub.errors import ServeError
+from hub.errors import ServeError, StoreError
+from hub.feed import FeedFollower
+from hub.feed_service import FeedService
+from hub.health.fleet import FleetHealth
 from hub.maintenance import Maintenance
+from hub.metrics import HubMetrics, package_version
 from hub.pki import write_atomic
 from hub.ratelimit import FailureLimiter
 from hub.revocation import Revocations
@@ -52,6 +60,8 @@ T = TypeVar("T")
 SERVICE_NAMES = (
     sync_pb2.DESCRIPTOR.services_by_name["SyncService"].full_name,
     view_pb2.DESCRIPTOR.services_by_name["ViewService"].full_name,
+    availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name,
+    feed_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["EnrollmentService"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["CertificateService"].full_name,
 )
@@ -64,10 +74,17 @@ class StoreAccess:
         self.store = store
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hub-store")
         self._write_lock = asyncio.Lock() if store.dialect == "sqlite" else None
+        self.on_error: Callable[[], None] | None = None
+        """Called for every StoreError (counted in /metrics as iplat_store_errors_total)."""
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
+        except StoreError:
+            if self.on_error is not None:
+                self.on_error()
+            raise
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if self._write_lock is None:
@@ -111,9 +128,14 @@ class HubServer:
         listen: str | None = None,
         store: Store | None = None,
         clock: Callable[[], float] = time.time,
+        http_listen: str | None = None,
     ) -> None:
         self.config = config
         self._listen = listen or config.listen
+        self._http_listen = config.http.listen if http_listen is None else http_listen
+        self._http: Any = None  # hub.http.app.HttpServer, imported only when enabled
+        self.feed: FeedFollower | None = None
+        self.http_address = ""
         self._store = store
         self._owns_store = store is None
         self._clock = clock
@@ -125,6 +147,8 @@ class HubServer:
         self._maintenance_task: asyncio.Task[None] | None = None
         self.address = ""
         self.sync: SyncService | None = None
+        # Operator metrics (/metrics): process counters and the per-center collector.
+        self.metrics = HubMetrics(self._stream_count, package_version())
         self.tls: ServerTls | None = None
         self.maintenance: Maintenance | None = None
 
@@ -146,6 +170,8 @@ class HubServer:
             interceptors=[auth.AuthInterceptor(authenticator)], options=server_options(cfg)
         )
         self.sync = SyncService(access, cfg.trust_domain, cfg.sync, self._clock)
+        self.sync.metrics = self.metrics.sync
+        access.on_error = self.metrics.sync.store_error
         self.maintenance = Maintenance(
             access, self.sync, tls, revocations, cfg.server.reload_poll_seconds, self._clock
         )
@@ -153,6 +179,15 @@ class HubServer:
         grpc_services.add_SyncServiceServicer_to_server(self.sync, server)
         grpc_services.add_ViewServiceServicer_to_server(
             ViewService(access, cfg.sync.stale_after_seconds, self._clock), server
+        )
+        grpc_services.add_AvailabilityServiceServicer_to_server(
+            AvailabilityService(access, cfg.sync.stale_after_seconds, self._clock), server
+        )
+        self.feed = feed = FeedFollower(access, cfg.feed, cfg.sync.stale_after_seconds, self._clock)
+        await feed.start()
+        grpc_services.add_FeedServiceServicer_to_server(
+            FeedService(access, feed, cfg.sync.stale_after_seconds, authenticator, self._clock),
+            server,
         )
         limiter = FailureLimiter(cfg.enroll.max_failures, cfg.enroll.failure_window_seconds)
         grpc_services.add_EnrollmentServiceServicer_to_server(
@@ -176,28 +211,63 @@ class HubServer:
         else:
             reason = "address in use or not local"
         if not bound:
+            await feed.close()
             await self._close_store()
             raise ServeError(
                 f"cannot listen on {self._listen} ({reason}); stop the other process or pick "
                 "another address with --listen HOST:PORT"
             )
+        if self._http_listen:
+            try:
+                await self._start_http(access, feed)
+            except BaseException:
+                await server.stop(None)
+                await feed.close()
+                await self._close_store()
+                raise
         await server.start()
         self._server = server
         self._maintenance_task = asyncio.create_task(self.maintenance.run())
         self.address = _address(host, bound)
         write_atomic(
             cfg.serve_info_path,
-            json.dumps({"grpc": self.address, "pid": os.getpid()}).encode(),
+            json.dumps(
+                {"grpc": self.address, "http": self.http_address or None, "pid": os.getpid()}
+            ).encode(),
         )
         logs.event(
             log,
             "listening",
             address=self.address,
+            http=self.http_address or None,
             trust_domain=cfg.trust_domain,
             database=self._store.dialect,
             pid=os.getpid(),
         )
         return self.address
+
+    async def _start_http(self, access: StoreAccess, feed: FeedFollower) -> None:
+        # Imported here: a hub with the HTTP API turned off never loads aiohttp.
+        from hub.http.app import HttpServer
+        from hub.http.context import ApiContext
+        from hub.http.routes_ops import OpsContext
+
+        http = HttpServer(
+            ApiContext(
+                access,
+                feed,
+                self.config,
+                self._clock,
+                ops=OpsContext(FleetHealth(access, self.config, self._clock), self.metrics),
+            ),
+            self._http_listen,
+            self.config.server.shutdown_grace_seconds,
+        )
+        self.http_address = await http.start()
+        self._http = http
+
+    def _stream_count(self) -> int:
+        return len(self.sync.connected()) if self.sync is not None else 0
 
     async def wait(self) -> None:
         await self._stopped.wait()
@@ -237,6 +307,14 @@ class HubServer:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Feed streams (Watch and SSE) end when the follower closes: they would otherwise
+        # hold the graceful shutdown for its whole grace period.
+        feed, self.feed = self.feed, None
+        if feed is not None:
+            await feed.close()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.stop()
         server, self._server = self._server, None
         if server is not None:
             grace = self.config.server.shutdown_grace_seconds
@@ -269,9 +347,16 @@ class HubServer:
             path.unlink(missing_ok=True)
 
 
-async def serve(config: HubConfig, listen: str | None = None) -> None:
+async def serve(
+    config: HubConfig, listen: str | None = None, http_listen: str | None = None
+) -> None:
     """Run a hub until a signal stops it (``iplat-hub serve``)."""
-    hub = HubServer(config, listen=listen)
+    hub = HubServer(config, listen=listen, http_listen=http_listen)
+    # The hub allocates many short-lived objects per batch; after start-up, moving the
+    # long-lived ones out of the collector's sight and collecting less often cut hub CPU
+    # per record by 20-30% in bench/ (docs/benchmarks.md).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
     try:
         await hub.run()
     finally:

@@ -28,9 +28,11 @@ from iplatform.v1 import sync_pb2_grpc
 from hub import auth, logs
 from hub.config import SyncSettings
 from hub.errors import StoreError, UnknownCenter
+from hub.health.session import SessionHealth
 from proto import codes, pb, records, timeconv, validate
 
 if TYPE_CHECKING:
+    from hub.metrics import SyncMetrics
     from hub.server import StoreAccess
 
 log = logging.getLogger("hub.sync")
@@ -62,6 +64,10 @@ class Session:
     close_details: str = ""
     batches: int = 0
     changes: int = 0
+    health: SessionHealth | None = None
+    """Commit lag and sync summaries for operator health (hub.health.session)."""
+    last_heard: float | None = None
+    """Epoch seconds of the last message (or end of stream) read from the agent."""
 
     async def send(self, response: Any) -> None:
         # Acks from the stream loop and Control pushes from elsewhere share one HTTP/2
@@ -92,6 +98,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         self._clock = clock
         self._sessions: dict[str, Session] = {}
         self.on_session_start: Callable[[Session], Awaitable[None]] | None = None
+        self.metrics: SyncMetrics | None = None
+        """Process-local counters for /metrics (hub.metrics); set by the server."""
         # A silent stream is dead even if TCP has not noticed yet.
         self._idle_limit = float(
             max(2 * settings.stale_after_seconds, 4 * settings.heartbeat_seconds)
@@ -160,7 +168,9 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             session = await self._hello(context, who.name)
             await self._serve(session)
         except _Abort as stop:
-            fields = {"center_id": session.center_id} if session else {"identity": who.uri}
+            fields: dict[str, str] = {"identity": who.uri}
+            if session is not None or who.kind == "center":
+                fields = {"center_id": session.center_id if session else who.name}
             logs.event(
                 log,
                 "session_refused" if session is None else "session_aborted",
@@ -198,9 +208,17 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
                 f"center not registered: run iplat-hub center add {caller} on the hub",
             )
         now = int(self._clock())
-        await self._access.write(self._store.record_hello, caller, hello.agent_version, now)
+        await self._access.write(
+            self._store.record_hello,
+            caller,
+            hello.agent_version,
+            now,
+            heartbeat_seconds=hello.heartbeat_seconds,
+        )
         state = await self._access.read(self._store.sync_state, caller)
         session = Session(caller, context, hello.agent_version, time.monotonic())
+        session.health = SessionHealth.start(state.hwm, self._clock())
+        session.last_heard = self._clock()
         older = self._sessions.get(caller)
         self._sessions[caller] = session
         if older is not None:
@@ -269,6 +287,7 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             closing.cancel()
         if read in done:
             message = read.result()
+            session.last_heard = self._clock()
             return None if message is grpc.aio.EOF else message
         read.cancel()
         if closing in done:
@@ -324,14 +343,23 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
 
     async def _batch(self, session: Session, batch: Any) -> None:
         changes = list(batch.changes)
-        self._check_batch(session.center_id, batch, changes)
-        now = int(self._clock())
         try:
-            result = await self._access.write(
-                self._store.apply_batch, session.center_id, batch.prev_seq, changes, now
-            )
+            self._check_batch(session.center_id, batch, changes)
+        except _Abort:
+            if self.metrics is not None:
+                self.metrics.batch_rejected()
+            raise
+        now = int(self._clock())
+        started = time.perf_counter()
+        try:
+            # Converting to rows needs no database: done here, like the checks above, so
+            # the store's write lock (SQLite: one writer) is held only for the transaction.
+            prepared = self._store.prepare_batch(session.center_id, changes, now)
+            result = await self._access.write(self._store.apply_prepared, prepared, batch.prev_seq)
         except ValueError as exc:
             # The store refuses what it cannot store exactly; its transaction rolled back.
+            if self.metrics is not None:
+                self.metrics.batch_rejected()
             raise _Abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"{exc}; nothing of this batch was applied"
             ) from None
@@ -353,6 +381,14 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         )
         session.batches += 1
         session.changes += result.applied
+        if self.metrics is not None:
+            self.metrics.batch_committed(
+                result.applied, result.duplicates, result.rewind, time.perf_counter() - started
+            )
+        if session.health is not None:
+            session.health.batch_committed(
+                result.applied, result.duplicates, result.hwm, self._clock()
+            )
         logs.event(
             log,
             "batch_applied",
@@ -378,14 +414,47 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             }
             for s in hb.sources
         ]
-        await self._access.write(
+        lag, synced = None, None
+        if session.health is not None:
+            lag = session.health.lag.heartbeat(hb.last_assigned_seq, hb.backlog, self._clock())
+            synced = session.health.summary_due(self._clock())
+        caused = await self._access.write(
             self._store.record_heartbeat,
             session.center_id,
             int(self._clock()),
             backlog=hb.backlog,
             quarantined_deletes=hb.quarantined_deletes,
             sources=sources,
+            commit_lag_seconds=lag,
+            synced=synced,
         )
+        for kind, detail in caused:
+            # Operators grep the hub's log by center: what the agent reported, once per change.
+            if kind == "source_failing":
+                logs.event(
+                    log,
+                    "center_source_failing",
+                    logging.WARNING,
+                    center_id=session.center_id,
+                    action=(
+                        "the center fixes the source; the hub serves its last good data"
+                        if not detail["ok"]
+                        else "the center fixes these rows; they are left out until then"
+                    ),
+                    **detail,
+                )
+            elif kind == "source_recovered":
+                logs.event(log, "center_source_recovered", center_id=session.center_id, **detail)
+            elif kind == "deletes_held":
+                logs.event(
+                    log,
+                    "center_deletes_held",
+                    logging.WARNING,
+                    center_id=session.center_id,
+                    count=detail["count"],
+                    action="ask the center to check its source, then run iplat-agent "
+                    "approve-deletes",
+                )
 
     async def _digest(self, session: Session, digest: Any) -> None:
         count = digest.bucket_count
@@ -443,13 +512,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         logs.event(log, "reconcile_report", center_id=session.center_id, **data)
 
     async def _end(self, session: Session) -> None:
-        current = self._sessions.get(session.center_id)
-        if current is session:
-            del self._sessions[session.center_id]
-            # A superseded stream must not mark the center disconnected: its successor is live.
-            await self._access.write(
-                self._store.record_disconnect, session.center_id, int(self._clock())
-            )
+        # Logged first, and the write shielded: when an agent vanishes mid-stream, gRPC
+        # cancels this handler once more while it cleans up, which must skip neither.
         logs.event(
             log,
             "session_end",
@@ -459,6 +523,21 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
             changes=session.changes,
             reason=session.close_details or "stream ended",
         )
+        current = self._sessions.get(session.center_id)
+        if current is session:
+            del self._sessions[session.center_id]
+            # A superseded stream must not mark the center disconnected: its successor is live.
+            # Staleness counts from when the agent was last heard, not from when the hub
+            # noticed: a stream closed for silence must not look recently active.
+            heard = session.last_heard if session.last_heard is not None else self._clock()
+            await asyncio.shield(
+                self._access.write(
+                    self._store.record_disconnect,
+                    session.center_id,
+                    int(heard),
+                    reason=session.close_details or "stream ended",
+                )
+            )
 
 
 def _describe(change: Any) -> str:

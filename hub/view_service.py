@@ -12,6 +12,7 @@ from iplatform.v1 import view_pb2_grpc
 
 from hub import logs
 from hub.errors import StoreError, UnknownCenter
+from hub.feed import tokens
 from hub.store import CenterSnapshot
 from proto import codes, identity, pb, timeconv
 
@@ -45,9 +46,13 @@ def center_view(snap: CenterSnapshot) -> Any:
     return view
 
 
-def national_view_response(snapshots: Sequence[CenterSnapshot], now: int) -> Any:
+def national_view_response(
+    snapshots: Sequence[CenterSnapshot], now: int, feed_position: int = 0
+) -> Any:
     return pb.GetNationalViewResponse(
-        centers=[center_view(s) for s in snapshots], generated_at=timeconv.from_epoch(now)
+        centers=[center_view(s) for s in snapshots],
+        generated_at=timeconv.from_epoch(now),
+        feed_token=tokens.encode(feed_position),
     )
 
 
@@ -75,6 +80,9 @@ class ViewService(view_pb2_grpc.ViewServiceServicer):  # type: ignore[misc]
             )
         now = int(self._clock())
         try:
+            # Read before the view: following the feed from here can only replay changes
+            # the view already holds (harmless), never skip one it lacks.
+            head = await self._access.read(self._access.store.feed_head)
             snapshots = await self._access.read(
                 self._access.store.national_view,
                 now,
@@ -91,4 +99,4 @@ class ViewService(view_pb2_grpc.ViewServiceServicer):  # type: ignore[misc]
             await context.abort(
                 grpc.StatusCode.UNAVAILABLE, f"hub database unavailable ({exc}); retry later"
             )
-        return national_view_response(snapshots, now)
+        return national_view_response(snapshots, now, head.last_id)

@@ -33,5 +33,13 @@ else
   echo "npx not found: skipping buf lint (install Node.js to run it)"
 fi
 
+step "Prometheus alert rules (deploy/prometheus)"
+if command -v promtool >/dev/null; then
+  promtool check rules deploy/prometheus/alerts.yml
+  (cd deploy/prometheus && promtool test rules alerts_test.yml)
+else
+  echo "promtool not found: skipping (apt-get install prometheus; .ci/run installs it)"
+fi
+
 step "tests"
 .venv/bin/python -m pytest "$@"

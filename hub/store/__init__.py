@@ -31,16 +31,31 @@ from sqlalchemy import exc as sa_exc
 from hub.errors import StoreError
 from hub.store import (
     access,
+    apikeys,
     apply,
+    catalog,
     centers,
+    changelog,
     digest,
     engine,
+    events,
     issued,
     status,
     sync_state,
     tokens,
     view,
 )
+from hub.store.apikeys import ApiKeyExists, ApiKeyInfo
+from hub.store.catalog import CenterEntry
+from hub.store.changelog import (
+    CenterFreshness,
+    FeedEvent,
+    FeedHead,
+    FeedPage,
+    FeedPositionAhead,
+    FeedPositionGone,
+)
+from hub.store.events import CenterEvent
 from hub.store.model import (
     DEFAULT_TIME_ZONE,
     AccessChange,
@@ -63,12 +78,22 @@ __all__ = [
     "DEFAULT_TIME_ZONE",
     "AccessChange",
     "AccessEvent",
+    "ApiKeyExists",
+    "ApiKeyInfo",
     "ApplyResult",
+    "CenterEntry",
+    "CenterEvent",
+    "CenterFreshness",
     "CenterInfo",
     "CenterSnapshot",
     "CenterStatus",
     "CertificateInfo",
     "EquipmentSnapshot",
+    "FeedEvent",
+    "FeedHead",
+    "FeedPage",
+    "FeedPositionAhead",
+    "FeedPositionGone",
     "IssuedCertificate",
     "Redemption",
     "RevocationSnapshot",
@@ -246,8 +271,17 @@ class Store:
         """Raises UnknownCenter."""
         return sync_state.sync_state(self._engine, center_id)
 
-    def record_hello(self, center_id: str, agent_version: str, now: int) -> None:
-        sync_state.record_hello(self._engine, center_id, agent_version, now)
+    def record_hello(
+        self,
+        center_id: str,
+        agent_version: str,
+        now: int,
+        *,
+        heartbeat_seconds: int | None = None,
+    ) -> None:
+        sync_state.record_hello(
+            self._engine, center_id, agent_version, now, heartbeat_seconds=heartbeat_seconds
+        )
 
     def record_heartbeat(
         self,
@@ -257,21 +291,30 @@ class Store:
         backlog: int,
         quarantined_deletes: int,
         sources: list[dict[str, Any]],
-    ) -> None:
-        sync_state.record_heartbeat(
+        commit_lag_seconds: float | None = None,
+        synced: dict[str, Any] | None = None,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Returns the history events the heartbeat caused (source failures, held deletes)."""
+        return sync_state.record_heartbeat(
             self._engine,
             center_id,
             now,
             backlog=backlog,
             quarantined_deletes=quarantined_deletes,
             sources=sources,
+            commit_lag_seconds=commit_lag_seconds,
+            synced=synced,
         )
 
-    def record_disconnect(self, center_id: str, now: int) -> None:
-        sync_state.record_disconnect(self._engine, center_id, now)
+    def record_disconnect(self, center_id: str, now: int, *, reason: str = "") -> None:
+        sync_state.record_disconnect(self._engine, center_id, now, reason=reason)
 
     def record_reconcile(self, center_id: str, now: int, report: dict[str, Any]) -> None:
         sync_state.record_reconcile(self._engine, center_id, now, report)
+
+    def center_events(self, center_id: str, limit: int = 50) -> list[CenterEvent]:
+        """The center's recent sync history, newest first (``hub.store.events``)."""
+        return events.recent(self._engine, center_id, limit)
 
     # -- sync --------------------------------------------------------------------
 
@@ -284,6 +327,20 @@ class Store:
         to another center or cannot be stored exactly.
         """
         return apply.apply_batch(self._engine, center_id, prev_seq, changes, now)
+
+    def prepare_batch(
+        self, center_id: str, changes: Sequence[m.Change], now: int
+    ) -> apply.PreparedBatch:
+        """The first half of ``apply_batch``: convert the changes to rows, no database.
+
+        Pure computation, so a caller serializing its writes can run it outside that
+        serialization. Raises ValueError (nothing applied) like ``apply_batch``.
+        """
+        return apply.prepare(center_id, changes, now)
+
+    def apply_prepared(self, batch: apply.PreparedBatch, prev_seq: int) -> ApplyResult:
+        """The second half of ``apply_batch``: its transaction. Raises UnknownCenter."""
+        return apply.apply_prepared(self._engine, batch, prev_seq)
 
     def bucket_digests(self, center_id: str, bucket_count: int) -> list[bytes]:
         return digest.bucket_digests(self._engine, center_id, bucket_count)
@@ -305,6 +362,67 @@ class Store:
         """Centers by id, their equipment by id, entries by start. Raises UnknownCenter
         when ``center_ids`` names a center that is not registered."""
         return view.national_view(self._engine, now, stale_after, center_ids, include_entries)
+
+    # -- portal API: paged reads, the change feed, API keys ------------------------------
+
+    def centers_page(
+        self,
+        after: str | None,
+        limit: int,
+        now: int,
+        stale_after: int,
+        *,
+        industry: str | None = None,
+        region: str | None = None,
+    ) -> list[catalog.CenterEntry]:
+        """Centers with id > ``after`` (by id), with freshness (see ``catalog``)."""
+        return catalog.centers_page(
+            self._engine, after, limit, now, stale_after, industry=industry, region=region
+        )
+
+    def center_entry(
+        self, center_id: str, now: int, stale_after: int
+    ) -> catalog.CenterEntry | None:
+        return catalog.center(self._engine, center_id, now, stale_after)
+
+    def equipment_page(self, center_id: str, after: str | None, limit: int) -> list[m.Equipment]:
+        return catalog.equipment_page(self._engine, center_id, after, limit)
+
+    def get_equipment(self, center_id: str, equipment_id: str) -> m.Equipment | None:
+        return catalog.equipment_one(self._engine, center_id, equipment_id)
+
+    def center_ids_page(self, after: str | None, limit: int) -> list[str]:
+        return catalog.center_ids_page(self._engine, after, limit)
+
+    def feed_head(self) -> changelog.FeedHead:
+        """The newest committed feed position and the pruned horizon (one row read)."""
+        return changelog.head(self._engine)
+
+    def read_feed(self, after: int, limit: int, now: int, stale_after: int) -> changelog.FeedPage:
+        """Feed events after ``after`` with the records' current state (``changelog``).
+        Raises FeedPositionGone / FeedPositionAhead."""
+        return changelog.read(self._engine, after, limit, now, stale_after)
+
+    def announce_freshness(self, now: int, stale_after: int) -> list[tuple[str, bool]]:
+        """Log a stale/fresh feed event per center whose freshness changed."""
+        return changelog.announce_freshness(self._engine, now, stale_after)
+
+    def prune_feed(self, before: int) -> int:
+        """Drop change-log rows written before ``before``; the number removed."""
+        return changelog.prune(self._engine, before)
+
+    def create_api_key(self, info: apikeys.ApiKeyInfo) -> None:
+        """Raises ApiKeyExists or ValueError (unknown role)."""
+        apikeys.create(self._engine, info)
+
+    def get_api_key(self, key_id: str) -> apikeys.ApiKeyInfo | None:
+        return apikeys.get(self._engine, key_id)
+
+    def list_api_keys(self) -> list[apikeys.ApiKeyInfo]:
+        return apikeys.list_keys(self._engine)
+
+    def revoke_api_key(self, name: str, now: int) -> apikeys.ApiKeyInfo | None:
+        return apikeys.revoke(self._engine, name, now)
 
 
 def _now(now: int | None) -> int:

@@ -9,9 +9,12 @@ Version guards make every write safe against an older change whatever the hwm sa
 (a hub restored from a backup, a bug): an upsert only replaces a row whose version
 is lower, a delete only removes one whose version is lower.
 
-This is the ingest hot path (DESIGN.md section 9): changes are converted to rows
-before the transaction starts (the lock is held only for the writes), each kind of
-write is one executemany, and nothing uses RETURNING.
+This is the ingest hot path (DESIGN.md section 9; measured by bench/, see
+docs/benchmarks.md): ``prepare`` converts and plans a batch without the database, so
+the hub runs it before taking its write lock and ``apply_prepared`` holds the lock only
+for the transaction; the upserts of a table are one multi-row statement on SQLite and
+one pipelined executemany on PostgreSQL; nothing uses RETURNING. The live feed's
+change-log rows are appended last, in the same transaction (``hub.store.changelog``).
 """
 
 from __future__ import annotations
@@ -25,12 +28,13 @@ from typing import Any, NamedTuple
 
 from iplatform.v1 import enums_pb2 as e
 from iplatform.v1 import message_pb2 as m
-from sqlalchemy import Connection, Delete, Dialect, Engine, Table, bindparam, delete, select, update
+from sqlalchemy import Connection, Delete, Engine, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.base import PGDialect
 from sqlalchemy.sql.dml import Insert
 
 from hub.errors import UnknownCenter
-from hub.store import convert
+from hub.store import changelog, convert
 from hub.store.centers import unknown_message
 from hub.store.engine import write_tx
 from hub.store.model import ApplyResult
@@ -41,6 +45,7 @@ _TABLES = {e.RECORD_KIND_EQUIPMENT: equipment, e.RECORD_KIND_ENTRY: entries}
 
 _EQUIPMENT = e.RECORD_KIND_EQUIPMENT
 _ENTRY = e.RECORD_KIND_ENTRY
+_FEED_KIND = {_EQUIPMENT: changelog.EQUIPMENT, _ENTRY: changelog.ENTRY}
 
 
 class _Prepared(NamedTuple):
@@ -56,6 +61,8 @@ class _Prepared(NamedTuple):
 class _Plan:
     upserts: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     deletes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    feed: list[tuple[str, str, str, str]] = field(default_factory=list)
+    """(center_id, kind, id, op) change-log rows, built here, outside the lock."""
 
 
 def _prepare(center_id: str, changes: Sequence[m.Change], now: int) -> list[_Prepared]:
@@ -108,6 +115,8 @@ def _plan(center_id: str, fresh: list[_Prepared]) -> _Plan:
             plan.deletes.setdefault(kind, []).append(
                 {"b_center": center_id, "b_id": rid, "b_seq": p.seq}
             )
+        op = changelog.UPSERT if p.row is not None else changelog.DELETE
+        plan.feed.append((center_id, _FEED_KIND[kind], rid, op))
     return plan
 
 
@@ -156,7 +165,7 @@ def _sqlite_multirow(table: Table) -> _MultiRow:
     columns = tuple(compiled.positiontup or ())
     group = "(" + ", ".join(["?"] * len(columns)) + ")"
     head, values, tail = str(compiled).partition(f" VALUES {group} ")
-    if set(columns) != set(table.c.keys()) or not tail.startswith("ON CONFLICT "):
+    if set(columns) != set(table.c.keys()) or not values or not tail.startswith("ON CONFLICT "):
         raise AssertionError(f"unexpected upsert statement for {table.name}: {compiled}")
     return _MultiRow(
         head=head + " VALUES ",
@@ -167,9 +176,31 @@ def _sqlite_multirow(table: Table) -> _MultiRow:
     )
 
 
+@dataclass(frozen=True)
+class _Unnest:
+    """The PostgreSQL upsert fed by one array per column: ``INSERT ... SELECT * FROM
+    unnest(%s::type[], ...) ON CONFLICT ...``."""
+
+    sql: str
+    columns: tuple[str, ...]
+
+
 @cache
-def _postgresql_text(table: Table, dialect: Dialect) -> str:
-    return str(_upsert_statement("postgresql", table).compile(dialect=dialect))
+def _postgresql_unnest(table: Table) -> _Unnest:
+    # SQLAlchemy's own upsert, with its VALUES group replaced by unnest() over one array
+    # per column: one statement and 20 parameters per batch instead of a row-by-row
+    # executemany, which cost the hub ~18 us of CPU per row in psycopg (10-13 us this way,
+    # measured by bench/) and PostgreSQL one executor run per row.
+    dialect = PGDialect(paramstyle="format")  # type: ignore[no-untyped-call]
+    compiled = _upsert_statement("postgresql", table).compile(dialect=dialect)
+    columns = tuple(compiled.positiontup or ())
+    head, values, tail = str(compiled).partition(" VALUES (")
+    _, paren, on_conflict = tail.partition(") ON CONFLICT ")
+    if set(columns) != set(table.c.keys()) or not values or not paren:
+        raise AssertionError(f"unexpected upsert statement for {table.name}: {compiled}")
+    arrays = ", ".join(f"%s::{table.c[c].type.compile(dialect)}[]" for c in columns)
+    sql = f"{head} SELECT * FROM unnest({arrays}) ON CONFLICT {on_conflict}"
+    return _Unnest(sql=sql, columns=columns)
 
 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -179,10 +210,8 @@ def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     ``rows`` must not hold the same record twice (``_plan`` keeps the latest change).
     """
     if conn.dialect.name == "postgresql":
-        # psycopg's executemany pipelines the rows (no round trip per row). Measured on
-        # PostgreSQL 15 here: faster than one multi-row VALUES statement (whose planning
-        # grows with its 20,000 parameters) and on par with unnest() arrays.
-        conn.exec_driver_sql(_postgresql_text(table, conn.dialect), list(rows))
+        unnest = _postgresql_unnest(table)
+        conn.exec_driver_sql(unnest.sql, tuple([r[c] for r in rows] for c in unnest.columns))
         return
     multi = _sqlite_multirow(table)
     for i in range(0, len(rows), multi.max_rows):
@@ -200,34 +229,78 @@ def _delete_statement(table: Table) -> Delete:
     )
 
 
-def apply_batch(
-    engine: Engine, center_id: str, prev_seq: int, changes: Sequence[m.Change], now: int
-) -> ApplyResult:
+# Built once (not per batch): the row lock / high-water mark read and its update.
+_HWM = select(center_sync.c.hwm).where(center_sync.c.center_id == bindparam("b_center"))
+_HWM_FOR_UPDATE = _HWM.with_for_update()
+_SET_HWM = (
+    update(center_sync)
+    .where(center_sync.c.center_id == bindparam("b_center"))
+    .values(hwm=bindparam("b_hwm"), last_sync=bindparam("b_now"), last_seen=bindparam("b_now"))
+)
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A batch converted and planned for writing, before any database access.
+
+    ``prepare`` does everything that needs no database (and raises ValueError for what
+    cannot be stored), so that a caller serializing writes (the hub's SQLite write lock)
+    holds its lock only for ``apply_prepared``'s transaction.
+    """
+
+    center_id: str
+    now: int
+    changes: list[_Prepared]
+    plan: _Plan
+    """The plan if every change is above the high-water mark (the usual case)."""
+    min_seq: int
+    max_seq: int
+
+
+def prepare(center_id: str, changes: Sequence[m.Change], now: int) -> PreparedBatch:
     prepared = _prepare(center_id, changes, now)
+    seqs = [p.seq for p in prepared]
+    return PreparedBatch(
+        center_id=center_id,
+        now=now,
+        changes=prepared,
+        plan=_plan(center_id, prepared),
+        min_seq=min(seqs, default=0),
+        max_seq=max(seqs, default=0),
+    )
+
+
+def apply_prepared(engine: Engine, batch: PreparedBatch, prev_seq: int) -> ApplyResult:
+    center_id, now = batch.center_id, batch.now
     dialect = engine.dialect.name
     with write_tx(engine) as conn:
-        lock = select(center_sync.c.hwm).where(center_sync.c.center_id == center_id)
-        if dialect == "postgresql":
-            lock = lock.with_for_update()
-        hwm = conn.execute(lock).scalar_one_or_none()
+        lock = _HWM_FOR_UPDATE if dialect == "postgresql" else _HWM
+        hwm = conn.execute(lock, {"b_center": center_id}).scalar_one_or_none()
         if hwm is None:
             raise UnknownCenter(unknown_message(center_id))
         if prev_seq > hwm:
             return ApplyResult(hwm=hwm, applied=0, duplicates=0, rewind=True)
-        fresh = [p for p in prepared if p.seq > hwm]
-        duplicates = len(prepared) - len(fresh)
+        if batch.min_seq > hwm:
+            fresh, plan = batch.changes, batch.plan
+        else:
+            fresh = [p for p in batch.changes if p.seq > hwm]
+            plan = _plan(center_id, fresh)
+        duplicates = len(batch.changes) - len(fresh)
         if not fresh:
             # A pure replay writes nothing at all.
             return ApplyResult(hwm=hwm, applied=0, duplicates=duplicates)
-        plan = _plan(center_id, fresh)
         for kind, rows in plan.upserts.items():
             upsert_rows(conn, _TABLES[kind], rows)
         for kind, keys in plan.deletes.items():
             conn.execute(_delete_statement(_TABLES[kind]), keys)
-        new_hwm = max(hwm, max(p.seq for p in fresh))
-        conn.execute(
-            update(center_sync)
-            .where(center_sync.c.center_id == center_id)
-            .values(hwm=new_hwm, last_sync=now, last_seen=now)
-        )
+        new_hwm = max(hwm, batch.max_seq)
+        conn.execute(_SET_HWM, {"b_center": center_id, "b_hwm": new_hwm, "b_now": now})
+        # Last: takes the global feed lock until commit (hub.store.changelog says why).
+        changelog.append(conn, plan.feed, now)
     return ApplyResult(hwm=new_hwm, applied=len(fresh), duplicates=duplicates)
+
+
+def apply_batch(
+    engine: Engine, center_id: str, prev_seq: int, changes: Sequence[m.Change], now: int
+) -> ApplyResult:
+    return apply_prepared(engine, prepare(center_id, changes, now), prev_seq)

@@ -193,6 +193,12 @@ def sync_state_from_row(row: Row) -> SyncState:
         sources=json.loads(row["sources"]),
         last_reconcile=json.loads(reconcile) if reconcile is not None else None,
         last_reconcile_at=row["last_reconcile_at"],
+        # .get: queries that select only some center_sync columns still convert.
+        heartbeat_seconds=row.get("heartbeat_seconds"),
+        last_heartbeat_at=row.get("last_heartbeat_at"),
+        commit_lag_seconds=row.get("commit_lag_seconds"),
+        backlog_since=row.get("backlog_since"),
+        backlog_since_value=row.get("backlog_since_value"),
     )
 
 

@@ -49,6 +49,16 @@ class SyncState:
     sources: list[dict[str, Any]] = field(default_factory=list)
     last_reconcile: dict[str, Any] | None = None
     last_reconcile_at: int | None = None
+    heartbeat_seconds: int | None = None
+    """Heartbeat interval the agent announced in its last Hello (None: not announced)."""
+    last_heartbeat_at: int | None = None
+    commit_lag_seconds: float | None = None
+    """Change-to-commit lag the serving hub last measured (hub.health.lag says how)."""
+    backlog_since: int | None = None
+    """Since when the reported backlog has been non-zero without shrinking (None: it shrank
+    or is empty)."""
+    backlog_since_value: int | None = None
+    """The backlog at ``backlog_since``."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     false,
+    text,
 )
 
 from hub.store.model import DEFAULT_TIME_ZONE
@@ -69,6 +71,14 @@ center_sync = Table(
     Column("sources", Text, nullable=False, server_default="[]"),
     Column("last_reconcile", Text),
     Column("last_reconcile_at", BigInteger),
+    # Operator health (revision 0005, hub/health): the interval the agent announced in
+    # Hello (NULL: not announced), its last heartbeat, the change-to-commit lag measured
+    # by the serving hub, and since when (and from what) its backlog has not shrunk.
+    Column("heartbeat_seconds", Integer),
+    Column("last_heartbeat_at", BigInteger),
+    Column("commit_lag_seconds", Float),
+    Column("backlog_since", BigInteger),
+    Column("backlog_since_value", BigInteger),
 )
 
 # One column per field of pb.Equipment. Booking rules are three nullable columns:
@@ -117,6 +127,18 @@ entries = Table(
     # Overlap with [a, b): start_at < b AND end_at > a, with start_at bounded below
     # by a - (longest entry) so the range scan stays short.
     Index(None, "start_at", "end_at"),
+)
+
+# Entries longer than a day (revision 0004). Availability reads the entries overlapping a
+# window in two bounded range scans: start_at >= (window start - 1 day) on the index
+# above for the short ones, and this partial index, which holds only the rare long ones.
+Index(
+    "ix_entries_long",
+    entries.c.center_id,
+    entries.c.equipment_id,
+    entries.c.start_at,
+    sqlite_where=text("end_at - start_at > 86400"),
+    postgresql_where=text("end_at - start_at > 86400"),
 )
 
 SERIAL = String(64)
@@ -196,15 +218,87 @@ access_events = Table(
     Column("reason", Text, nullable=False, server_default=""),
 )
 
+FEED_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+# The change feed (revision 0003). One row per record write of an apply, appended in the
+# apply's transaction, so the feed shows exactly what committed. ``id`` is the feed
+# position: allocated from feed_state under its row lock at the end of the transaction
+# (hub.store.changelog says why not a sequence), never reused; ``kind`` is equipment,
+# entry or center; ``op`` is upsert or delete (records), stale or fresh (centers). No
+# foreign key: the log is history and must stay cheap to append.
+change_log = Table(
+    "change_log",
+    metadata,
+    # INTEGER on SQLite makes id the rowid itself (BIGINT would add a second B-tree).
+    Column("id", FEED_ID, primary_key=True, autoincrement=False),
+    Column("center_id", ID, nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("record_id", ID, nullable=False),
+    Column("op", CODE, nullable=False),
+    Column("at", BigInteger, nullable=False),
+)
+
+# Exactly one row (id = 1): the last feed position handed out, and the position up to
+# which the log was pruned (tokens below it must resync from a snapshot).
+feed_state = Table(
+    "feed_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", BigInteger, nullable=False),
+    Column("pruned_through", BigInteger, nullable=False),
+)
+
+# The freshness of each center as last announced on the feed (stale/fresh events), so
+# that every hub process sharing the database announces a transition once.
+center_feed = Table(
+    "center_feed",
+    metadata,
+    Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), primary_key=True),
+    Column("stale", Boolean, nullable=False),
+    Column("changed_at", BigInteger, nullable=False),
+)
+
+# API keys of the HTTP API: ``ipk_<id>.<secret>``; only the secret's SHA-256 is stored.
+# Revoked keys stay (revoked_at set) so that their use is answered 403, not 401.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", ID, nullable=False, unique=True),
+    Column("role", CODE, nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
+)
+
+# Each center's recent sync history for operators (revision 0005): sessions, syncs,
+# reconciliations, source failures. ``detail`` is JSON. Pruned to the newest rows per
+# center as it is written (hub.store.events).
+center_events = Table(
+    "center_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Index(None, "center_id", "id"),
+)
+
 __all__ = [
     "access_events",
+    "api_keys",
     "center_access",
+    "center_events",
+    "center_feed",
     "center_sync",
     "centers",
     "certificates",
+    "change_log",
     "client_certificates",
     "enrollment_tokens",
     "entries",
     "equipment",
+    "feed_state",
     "metadata",
 ]

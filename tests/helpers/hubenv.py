@@ -58,7 +58,9 @@ def init_hub(
     ``settings`` maps a key already present in hub.toml (``"stale_after_seconds"``) to
     its new value.
     """
+    # HTTP API on a free port: test hubs run side by side (serve.json has the address).
     argv = ["init", "--data-dir", str(data_dir), "--trust-domain", trust_domain]
+    argv += ["--http-listen", "127.0.0.1:0"]
     if db_url:
         argv += ["--db", db_url]
     code, out = run_cli(*argv)

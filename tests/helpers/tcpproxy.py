@@ -29,6 +29,8 @@ class TcpProxy:
     target_host: str
     target_port: int
     counters: Counters = field(default_factory=Counters)
+    # One Counters per connection, in the order they were opened (reset() keeps them).
+    links: list[Counters] = field(default_factory=list)
     port: int = 0
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -76,6 +78,12 @@ class TcpProxy:
     def heal(self) -> None:
         self._accepting = True
 
+    def retarget(self, address: str) -> None:
+        """Forward new connections to ``address`` (HOST:PORT); open ones stay where they are
+        (``cut()`` them to move a client over, like a load balancer switching backends)."""
+        host, port = address.rsplit(":", 1)
+        self.target_host, self.target_port = host, int(port)
+
     def stop(self) -> None:
         if self._loop is None:
             return
@@ -105,6 +113,8 @@ class TcpProxy:
             writer.close()
             return
         self.counters.connections += 1
+        link = Counters(connections=1)
+        self.links.append(link)
         self._writers.update((writer, up_writer))
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
@@ -112,8 +122,10 @@ class TcpProxy:
                 while data := await src.read(65536):
                     if up:
                         self.counters.up += len(data)
+                        link.up += len(data)
                     else:
                         self.counters.down += len(data)
+                        link.down += len(data)
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, OSError):

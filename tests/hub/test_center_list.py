@@ -71,12 +71,14 @@ def test_center_list_json_shows_each_state(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_liveness_thresholds(tmp_path: Path, age: int, connected: bool, state: str) -> None:
     sync = config.SyncSettings(heartbeat_seconds=5, stale_after_seconds=30)
+    # No grace period: online within 2 heartbeats, stale until 6 ([ops] defaults).
+    ops = config.OpsSettings(grace_seconds=0)
     with Store.open(f"sqlite:///{tmp_path / 'hub.db'}") as store:
         store.add_center(center_info())
         status = store.center_statuses(1000)[0]
     seen = dataclasses.replace(status.state, last_seen=1000 - age, connected=connected)
     live = dataclasses.replace(status, state=seen, certificates=1, cert_expires_at=5000)
-    assert center_state(live, 1000, sync) == state
+    assert center_state(live, 1000, sync, ops) == state
 
 
 def test_add_center_points_to_token_create(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from iplatform.v1 import enums_pb2 as iplatform_dot_v1_dot_enums__pb2
 from iplatform.v1 import message_pb2 as iplatform_dot_v1_dot_message__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17iplatform/v1/view.proto\x12\x0ciplatform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18iplatform/v1/enums.proto\x1a\x1aiplatform/v1/message.proto\"E\n\x16GetNationalViewRequest\x12\x12\n\ncenter_ids\x18\x01 \x03(\t\x12\x17\n\x0finclude_entries\x18\x02 \x01(\x08\"\xcc\x02\n\nCenterView\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07name_ko\x18\x02 \x01(\t\x12\x0f\n\x07name_en\x18\x03 \x01(\t\x12(\n\x08industry\x18\x04 \x01(\x0e\x32\x16.iplatform.v1.Industry\x12\x0e\n\x06region\x18\x05 \x01(\t\x12&\n\x04role\x18\x06 \x01(\x0e\x32\x18.iplatform.v1.CenterRole\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12-\n\tlast_sync\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\n \x01(\x08\x12.\n\tequipment\x18\x0b \x03(\x0b\x32\x1b.iplatform.v1.EquipmentView\"i\n\rEquipmentView\x12*\n\tequipment\x18\x01 \x01(\x0b\x32\x17.iplatform.v1.Equipment\x12,\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x1b.iplatform.v1.CalendarEntry\"v\n\x17GetNationalViewResponse\x12)\n\x07\x63\x65nters\x18\x01 \x03(\x0b\x32\x18.iplatform.v1.CenterView\x12\x30\n\x0cgenerated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2m\n\x0bViewService\x12^\n\x0fGetNationalView\x12$.iplatform.v1.GetNationalViewRequest\x1a%.iplatform.v1.GetNationalViewResponseB\x1aZ\x18iplatform/v1;iplatformv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17iplatform/v1/view.proto\x12\x0ciplatform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18iplatform/v1/enums.proto\x1a\x1aiplatform/v1/message.proto\"E\n\x16GetNationalViewRequest\x12\x12\n\ncenter_ids\x18\x01 \x03(\t\x12\x17\n\x0finclude_entries\x18\x02 \x01(\x08\"\xcc\x02\n\nCenterView\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07name_ko\x18\x02 \x01(\t\x12\x0f\n\x07name_en\x18\x03 \x01(\t\x12(\n\x08industry\x18\x04 \x01(\x0e\x32\x16.iplatform.v1.Industry\x12\x0e\n\x06region\x18\x05 \x01(\t\x12&\n\x04role\x18\x06 \x01(\x0e\x32\x18.iplatform.v1.CenterRole\x12\x11\n\ttime_zone\x18\x07 \x01(\t\x12-\n\tlast_sync\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tlast_seen\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05stale\x18\n \x01(\x08\x12.\n\tequipment\x18\x0b \x03(\x0b\x32\x1b.iplatform.v1.EquipmentView\"i\n\rEquipmentView\x12*\n\tequipment\x18\x01 \x01(\x0b\x32\x17.iplatform.v1.Equipment\x12,\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x1b.iplatform.v1.CalendarEntry\"\x8a\x01\n\x17GetNationalViewResponse\x12)\n\x07\x63\x65nters\x18\x01 \x03(\x0b\x32\x18.iplatform.v1.CenterView\x12\x30\n\x0cgenerated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nfeed_token\x18\x03 \x01(\t2m\n\x0bViewService\x12^\n\x0fGetNationalView\x12$.iplatform.v1.GetNationalViewRequest\x1a%.iplatform.v1.GetNationalViewResponseB\x1aZ\x18iplatform/v1;iplatformv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,8 +41,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CENTERVIEW']._serialized_end=532
   _globals['_EQUIPMENTVIEW']._serialized_start=534
   _globals['_EQUIPMENTVIEW']._serialized_end=639
-  _globals['_GETNATIONALVIEWRESPONSE']._serialized_start=641
-  _globals['_GETNATIONALVIEWRESPONSE']._serialized_end=759
-  _globals['_VIEWSERVICE']._serialized_start=761
-  _globals['_VIEWSERVICE']._serialized_end=870
+  _globals['_GETNATIONALVIEWRESPONSE']._serialized_start=642
+  _globals['_GETNATIONALVIEWRESPONSE']._serialized_end=780
+  _globals['_VIEWSERVICE']._serialized_start=782
+  _globals['_VIEWSERVICE']._serialized_end=891
 # @@protoc_insertion_point(module_scope)

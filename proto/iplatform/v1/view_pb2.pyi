@@ -54,9 +54,11 @@ class EquipmentView(_message.Message):
     def __init__(self, equipment: _Optional[_Union[_message_pb2.Equipment, _Mapping]] = ..., entries: _Optional[_Iterable[_Union[_message_pb2.CalendarEntry, _Mapping]]] = ...) -> None: ...
 
 class GetNationalViewResponse(_message.Message):
-    __slots__ = ("centers", "generated_at")
+    __slots__ = ("centers", "generated_at", "feed_token")
     CENTERS_FIELD_NUMBER: _ClassVar[int]
     GENERATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FEED_TOKEN_FIELD_NUMBER: _ClassVar[int]
     centers: _containers.RepeatedCompositeFieldContainer[CenterView]
     generated_at: _timestamp_pb2.Timestamp
-    def __init__(self, centers: _Optional[_Iterable[_Union[CenterView, _Mapping]]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    feed_token: str
+    def __init__(self, centers: _Optional[_Iterable[_Union[CenterView, _Mapping]]] = ..., generated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., feed_token: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""Sync benchmark: ``python -m bench`` (see docs/benchmarks.md)."""
