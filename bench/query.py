@@ -3,7 +3,7 @@
 
 The data is generated from a seed and bulk-inserted with the drivers directly (sqlite3
 executemany in one transaction; psycopg COPY), into a database migrated by
-``Store.open`` (so the 0004 triggers keep ``entry_spans`` while loading), then ANALYZEd.
+``Store.open`` (indexes included, 0004's partial index of long entries too), then ANALYZEd.
 Then ``hub.availability.search`` runs in-process, timed per call:
 
 - ``category``: a category + a window of 1-14 days starting within 30 days + 2/4/8 h;

@@ -34,7 +34,8 @@ def zone(name: str, field_name: str = "tz") -> ZoneInfo:
     """The IANA zone ``name`` or :class:`UnknownCode`."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # A directory of the zone database ("Asia") or an unreadable path raises OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise UnknownCode(
             field_name, f"unknown time zone {name[:80]!r}; use an IANA name such as Asia/Seoul"
         ) from None

@@ -10,7 +10,7 @@
     world.seen("KR-MR-0001", at=NOW - DAY)    # stale; centers are FRESH by default
     answer = search(world.store, query, now=NOW, stale_after=STALE_AFTER)
 
-Records go through ``Store.apply_batch`` (the sync path, triggers included), not SQL.
+Records go through ``Store.apply_batch`` (the sync path), not SQL.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""bench/query.py at toy scale: the generator, the bulk load (triggers included) and the
+"""bench/query.py at toy scale: the generator, the bulk load and the
 timed searches work, and the engine answers the benchmark's queries sensibly."""
 
 from __future__ import annotations

@@ -90,3 +90,10 @@ def test_usage_errors_name_the_option(
     code, _ = search(data_dir, *args)
     assert code == 2
     assert words in capsys.readouterr().err
+
+
+def test_time_zone_directory_is_a_clear_error() -> None:
+    from hub.availability.query import UnknownCode, zone
+
+    with pytest.raises(UnknownCode, match="unknown time zone"):
+        zone("Asia")
