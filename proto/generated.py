@@ -15,6 +15,8 @@ from iplatform.v1 import (
     identity_pb2,
     identity_pb2_grpc,
     message_pb2,
+    routing_pb2,
+    routing_pb2_grpc,
     sync_pb2,
     sync_pb2_grpc,
     view_pb2,
@@ -31,10 +33,33 @@ def _merge(*modules: object) -> SimpleNamespace:
     return SimpleNamespace(**ns)
 
 
-pb = _merge(enums_pb2, message_pb2, identity_pb2, sync_pb2, view_pb2, feed_pb2, availability_pb2)
+pb = _merge(
+    enums_pb2,
+    message_pb2,
+    identity_pb2,
+    sync_pb2,
+    view_pb2,
+    feed_pb2,
+    availability_pb2,
+    routing_pb2,
+)
 grpc_services = _merge(
-    identity_pb2_grpc, sync_pb2_grpc, view_pb2_grpc, feed_pb2_grpc, availability_pb2_grpc
+    identity_pb2_grpc,
+    sync_pb2_grpc,
+    view_pb2_grpc,
+    feed_pb2_grpc,
+    availability_pb2_grpc,
+    routing_pb2_grpc,
 )
 
 # The modules themselves, for type annotations and descriptors.
-modules = (enums_pb2, message_pb2, identity_pb2, sync_pb2, view_pb2, feed_pb2, availability_pb2)
+modules = (
+    enums_pb2,
+    message_pb2,
+    identity_pb2,
+    sync_pb2,
+    view_pb2,
+    feed_pb2,
+    availability_pb2,
+    routing_pb2,
+)

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from iplatform.v1 import message_pb2 as iplatform_dot_v1_dot_message__pb2
+from iplatform.v1 import routing_pb2 as iplatform_dot_v1_dot_routing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17iplatform/v1/sync.proto\x12\x0ciplatform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aiplatform/v1/message.proto\"\x8a\x02\n\x0bSyncRequest\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.iplatform.v1.HelloH\x00\x12*\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x19.iplatform.v1.ChangeBatchH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.iplatform.v1.HeartbeatH\x00\x12\x39\n\x10reconcile_digest\x18\x04 \x01(\x0b\x32\x1d.iplatform.v1.ReconcileDigestH\x00\x12\x39\n\x10reconcile_report\x18\x05 \x01(\x0b\x32\x1d.iplatform.v1.ReconcileReportH\x00\x42\x05\n\x03msg\"\xc8\x01\n\x0cSyncResponse\x12(\n\x07welcome\x18\x01 \x01(\x0b\x32\x15.iplatform.v1.WelcomeH\x00\x12 \n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x11.iplatform.v1.AckH\x00\x12(\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x15.iplatform.v1.ControlH\x00\x12;\n\x11reconcile_buckets\x18\x04 \x01(\x0b\x32\x1e.iplatform.v1.ReconcileBucketsH\x00\x42\x05\n\x03msg\"\x7f\n\x05Hello\x12\x11\n\tcenter_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x16\n\x0elast_acked_seq\x18\x03 \x01(\x04\x12\x19\n\x11last_assigned_seq\x18\x04 \x01(\x04\x12\x19\n\x11heartbeat_seconds\x18\x05 \x01(\r\"}\n\x07Welcome\x12\x17\n\x0fhigh_water_mark\x18\x01 \x01(\x04\x12(\n\x08settings\x18\x02 \x01(\x0b\x32\x16.iplatform.v1.Settings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x0b\x43hangeBatch\x12\x11\n\tcenter_id\x18\x01 \x01(\t\x12\x10\n\x08prev_seq\x18\x02 \x01(\x04\x12%\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x14.iplatform.v1.Change\"S\n\x03\x41\x63k\x12\x17\n\x0fhigh_water_mark\x18\x01 \x01(\x04\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12\x0e\n\x06rewind\x18\x04 \x01(\x08\"\x91\x01\n\x0cSourceHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tlast_poll\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0f\n\x07records\x18\x04 \x01(\r\x12\x10\n\x08problems\x18\x05 \x01(\r\x12\x15\n\rfirst_problem\x18\x06 \x01(\t\"\xae\x01\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x62\x61\x63klog\x18\x02 \x01(\x04\x12\x19\n\x11last_assigned_seq\x18\x03 \x01(\x04\x12+\n\x07sources\x18\x04 \x03(\x0b\x32\x1a.iplatform.v1.SourceHealth\x12\x1b\n\x13quarantined_deletes\x18\x05 \x01(\r\"\xd4\x01\n\x07\x43ontrol\x12-\n\x06resync\x18\x01 \x01(\x0b\x32\x1b.iplatform.v1.ResyncRequestH\x00\x12*\n\x08settings\x18\x02 \x01(\x0b\x32\x16.iplatform.v1.SettingsH\x00\x12\x37\n\x0ctrust_bundle\x18\x03 \x01(\x0b\x32\x1f.iplatform.v1.TrustBundleUpdateH\x00\x12+\n\x05renew\x18\x04 \x01(\x0b\x32\x1a.iplatform.v1.RenewRequestH\x00\x42\x08\n\x06\x61\x63tion\"-\n\x11TrustBundleUpdate\x12\x18\n\x10trust_bundle_pem\x18\x01 \x01(\x0c\"\x1e\n\x0cRenewRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x1f\n\rResyncRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"y\n\x08Settings\x12\x19\n\x11heartbeat_seconds\x18\x01 \x01(\r\x12\x19\n\x11max_batch_changes\x18\x02 \x01(\r\x12\x1c\n\x14max_inflight_batches\x18\x03 \x01(\r\x12\x19\n\x11reconcile_seconds\x18\x04 \x01(\r\"Z\n\x0fReconcileDigest\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x14\n\x0c\x62ucket_count\x18\x02 \x01(\r\x12\x0f\n\x07\x64igests\x18\x03 \x01(\x0c\x12\x11\n\tas_of_seq\x18\x04 \x01(\x04\"=\n\x07KeyHash\x12$\n\x03key\x18\x01 \x01(\x0b\x32\x17.iplatform.v1.RecordKey\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\"?\n\x06\x42ucket\x12\r\n\x05index\x18\x01 \x01(\r\x12&\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x15.iplatform.v1.KeyHash\"b\n\x10ReconcileBuckets\x12\r\n\x05round\x18\x01 \x01(\x04\x12%\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x14.iplatform.v1.Bucket\x12\x18\n\x10\x62uckets_compared\x18\x03 \x01(\r\"k\n\x0fReconcileReport\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x19\n\x11\x62uckets_differing\x18\x02 \x01(\r\x12\x16\n\x0eupserts_queued\x18\x03 \x01(\r\x12\x16\n\x0e\x64\x65letes_queued\x18\x04 \x01(\r2P\n\x0bSyncService\x12\x41\n\x04Sync\x12\x19.iplatform.v1.SyncRequest\x1a\x1a.iplatform.v1.SyncResponse(\x01\x30\x01\x42\x1aZ\x18iplatform/v1;iplatformv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17iplatform/v1/sync.proto\x12\x0ciplatform.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aiplatform/v1/message.proto\x1a\x1aiplatform/v1/routing.proto\"\xee\x02\n\x0bSyncRequest\x12$\n\x05hello\x18\x01 \x01(\x0b\x32\x13.iplatform.v1.HelloH\x00\x12*\n\x05\x62\x61tch\x18\x02 \x01(\x0b\x32\x19.iplatform.v1.ChangeBatchH\x00\x12,\n\theartbeat\x18\x03 \x01(\x0b\x32\x17.iplatform.v1.HeartbeatH\x00\x12\x39\n\x10reconcile_digest\x18\x04 \x01(\x0b\x32\x1d.iplatform.v1.ReconcileDigestH\x00\x12\x39\n\x10reconcile_report\x18\x05 \x01(\x0b\x32\x1d.iplatform.v1.ReconcileReportH\x00\x12\x31\n\x0c\x64\x65livery_ack\x18\x06 \x01(\x0b\x32\x19.iplatform.v1.DeliveryAckH\x00\x12/\n\x0bitem_answer\x18\x07 \x01(\x0b\x32\x18.iplatform.v1.ItemAnswerH\x00\x42\x05\n\x03msg\"\xa3\x02\n\x0cSyncResponse\x12(\n\x07welcome\x18\x01 \x01(\x0b\x32\x15.iplatform.v1.WelcomeH\x00\x12 \n\x03\x61\x63k\x18\x02 \x01(\x0b\x32\x11.iplatform.v1.AckH\x00\x12(\n\x07\x63ontrol\x18\x03 \x01(\x0b\x32\x15.iplatform.v1.ControlH\x00\x12;\n\x11reconcile_buckets\x18\x04 \x01(\x0b\x32\x1e.iplatform.v1.ReconcileBucketsH\x00\x12*\n\x08\x64\x65livery\x18\x05 \x01(\x0b\x32\x16.iplatform.v1.DeliveryH\x00\x12-\n\nanswer_ack\x18\x06 \x01(\x0b\x32\x17.iplatform.v1.AnswerAckH\x00\x42\x05\n\x03msg\"\x7f\n\x05Hello\x12\x11\n\tcenter_id\x18\x01 \x01(\t\x12\x15\n\ragent_version\x18\x02 \x01(\t\x12\x16\n\x0elast_acked_seq\x18\x03 \x01(\x04\x12\x19\n\x11last_assigned_seq\x18\x04 \x01(\x04\x12\x19\n\x11heartbeat_seconds\x18\x05 \x01(\r\"}\n\x07Welcome\x12\x17\n\x0fhigh_water_mark\x18\x01 \x01(\x04\x12(\n\x08settings\x18\x02 \x01(\x0b\x32\x16.iplatform.v1.Settings\x12/\n\x0bserver_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Y\n\x0b\x43hangeBatch\x12\x11\n\tcenter_id\x18\x01 \x01(\t\x12\x10\n\x08prev_seq\x18\x02 \x01(\x04\x12%\n\x07\x63hanges\x18\x03 \x03(\x0b\x32\x14.iplatform.v1.Change\"S\n\x03\x41\x63k\x12\x17\n\x0fhigh_water_mark\x18\x01 \x01(\x04\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12\x0e\n\x06rewind\x18\x04 \x01(\x08\"\x91\x01\n\x0cSourceHealth\x12\x0c\n\x04name\x18\x01 \x01(\t\x12-\n\tlast_poll\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\n\n\x02ok\x18\x03 \x01(\x08\x12\x0f\n\x07records\x18\x04 \x01(\r\x12\x10\n\x08problems\x18\x05 \x01(\r\x12\x15\n\rfirst_problem\x18\x06 \x01(\t\"\xae\x01\n\tHeartbeat\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07\x62\x61\x63klog\x18\x02 \x01(\x04\x12\x19\n\x11last_assigned_seq\x18\x03 \x01(\x04\x12+\n\x07sources\x18\x04 \x03(\x0b\x32\x1a.iplatform.v1.SourceHealth\x12\x1b\n\x13quarantined_deletes\x18\x05 \x01(\r\"\xd4\x01\n\x07\x43ontrol\x12-\n\x06resync\x18\x01 \x01(\x0b\x32\x1b.iplatform.v1.ResyncRequestH\x00\x12*\n\x08settings\x18\x02 \x01(\x0b\x32\x16.iplatform.v1.SettingsH\x00\x12\x37\n\x0ctrust_bundle\x18\x03 \x01(\x0b\x32\x1f.iplatform.v1.TrustBundleUpdateH\x00\x12+\n\x05renew\x18\x04 \x01(\x0b\x32\x1a.iplatform.v1.RenewRequestH\x00\x42\x08\n\x06\x61\x63tion\"-\n\x11TrustBundleUpdate\x12\x18\n\x10trust_bundle_pem\x18\x01 \x01(\x0c\"\x1e\n\x0cRenewRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x1f\n\rResyncRequest\x12\x0e\n\x06reason\x18\x01 \x01(\t\"y\n\x08Settings\x12\x19\n\x11heartbeat_seconds\x18\x01 \x01(\r\x12\x19\n\x11max_batch_changes\x18\x02 \x01(\r\x12\x1c\n\x14max_inflight_batches\x18\x03 \x01(\r\x12\x19\n\x11reconcile_seconds\x18\x04 \x01(\r\"Z\n\x0fReconcileDigest\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x14\n\x0c\x62ucket_count\x18\x02 \x01(\r\x12\x0f\n\x07\x64igests\x18\x03 \x01(\x0c\x12\x11\n\tas_of_seq\x18\x04 \x01(\x04\"=\n\x07KeyHash\x12$\n\x03key\x18\x01 \x01(\x0b\x32\x17.iplatform.v1.RecordKey\x12\x0c\n\x04hash\x18\x02 \x01(\x0c\"?\n\x06\x42ucket\x12\r\n\x05index\x18\x01 \x01(\r\x12&\n\x07\x65ntries\x18\x02 \x03(\x0b\x32\x15.iplatform.v1.KeyHash\"b\n\x10ReconcileBuckets\x12\r\n\x05round\x18\x01 \x01(\x04\x12%\n\x07\x62uckets\x18\x02 \x03(\x0b\x32\x14.iplatform.v1.Bucket\x12\x18\n\x10\x62uckets_compared\x18\x03 \x01(\r\"k\n\x0fReconcileReport\x12\r\n\x05round\x18\x01 \x01(\x04\x12\x19\n\x11\x62uckets_differing\x18\x02 \x01(\r\x12\x16\n\x0eupserts_queued\x18\x03 \x01(\r\x12\x16\n\x0e\x64\x65letes_queued\x18\x04 \x01(\r2P\n\x0bSyncService\x12\x41\n\x04Sync\x12\x19.iplatform.v1.SyncRequest\x1a\x1a.iplatform.v1.SyncResponse(\x01\x30\x01\x42\x1aZ\x18iplatform/v1;iplatformv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,42 +35,42 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'iplatform.v1.sync_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\030iplatform/v1;iplatformv1'
-  _globals['_SYNCREQUEST']._serialized_start=103
-  _globals['_SYNCREQUEST']._serialized_end=369
-  _globals['_SYNCRESPONSE']._serialized_start=372
-  _globals['_SYNCRESPONSE']._serialized_end=572
-  _globals['_HELLO']._serialized_start=574
-  _globals['_HELLO']._serialized_end=701
-  _globals['_WELCOME']._serialized_start=703
-  _globals['_WELCOME']._serialized_end=828
-  _globals['_CHANGEBATCH']._serialized_start=830
-  _globals['_CHANGEBATCH']._serialized_end=919
-  _globals['_ACK']._serialized_start=921
-  _globals['_ACK']._serialized_end=1004
-  _globals['_SOURCEHEALTH']._serialized_start=1007
-  _globals['_SOURCEHEALTH']._serialized_end=1152
-  _globals['_HEARTBEAT']._serialized_start=1155
-  _globals['_HEARTBEAT']._serialized_end=1329
-  _globals['_CONTROL']._serialized_start=1332
-  _globals['_CONTROL']._serialized_end=1544
-  _globals['_TRUSTBUNDLEUPDATE']._serialized_start=1546
-  _globals['_TRUSTBUNDLEUPDATE']._serialized_end=1591
-  _globals['_RENEWREQUEST']._serialized_start=1593
-  _globals['_RENEWREQUEST']._serialized_end=1623
-  _globals['_RESYNCREQUEST']._serialized_start=1625
-  _globals['_RESYNCREQUEST']._serialized_end=1656
-  _globals['_SETTINGS']._serialized_start=1658
-  _globals['_SETTINGS']._serialized_end=1779
-  _globals['_RECONCILEDIGEST']._serialized_start=1781
-  _globals['_RECONCILEDIGEST']._serialized_end=1871
-  _globals['_KEYHASH']._serialized_start=1873
-  _globals['_KEYHASH']._serialized_end=1934
-  _globals['_BUCKET']._serialized_start=1936
-  _globals['_BUCKET']._serialized_end=1999
-  _globals['_RECONCILEBUCKETS']._serialized_start=2001
-  _globals['_RECONCILEBUCKETS']._serialized_end=2099
-  _globals['_RECONCILEREPORT']._serialized_start=2101
-  _globals['_RECONCILEREPORT']._serialized_end=2208
-  _globals['_SYNCSERVICE']._serialized_start=2210
-  _globals['_SYNCSERVICE']._serialized_end=2290
+  _globals['_SYNCREQUEST']._serialized_start=131
+  _globals['_SYNCREQUEST']._serialized_end=497
+  _globals['_SYNCRESPONSE']._serialized_start=500
+  _globals['_SYNCRESPONSE']._serialized_end=791
+  _globals['_HELLO']._serialized_start=793
+  _globals['_HELLO']._serialized_end=920
+  _globals['_WELCOME']._serialized_start=922
+  _globals['_WELCOME']._serialized_end=1047
+  _globals['_CHANGEBATCH']._serialized_start=1049
+  _globals['_CHANGEBATCH']._serialized_end=1138
+  _globals['_ACK']._serialized_start=1140
+  _globals['_ACK']._serialized_end=1223
+  _globals['_SOURCEHEALTH']._serialized_start=1226
+  _globals['_SOURCEHEALTH']._serialized_end=1371
+  _globals['_HEARTBEAT']._serialized_start=1374
+  _globals['_HEARTBEAT']._serialized_end=1548
+  _globals['_CONTROL']._serialized_start=1551
+  _globals['_CONTROL']._serialized_end=1763
+  _globals['_TRUSTBUNDLEUPDATE']._serialized_start=1765
+  _globals['_TRUSTBUNDLEUPDATE']._serialized_end=1810
+  _globals['_RENEWREQUEST']._serialized_start=1812
+  _globals['_RENEWREQUEST']._serialized_end=1842
+  _globals['_RESYNCREQUEST']._serialized_start=1844
+  _globals['_RESYNCREQUEST']._serialized_end=1875
+  _globals['_SETTINGS']._serialized_start=1877
+  _globals['_SETTINGS']._serialized_end=1998
+  _globals['_RECONCILEDIGEST']._serialized_start=2000
+  _globals['_RECONCILEDIGEST']._serialized_end=2090
+  _globals['_KEYHASH']._serialized_start=2092
+  _globals['_KEYHASH']._serialized_end=2153
+  _globals['_BUCKET']._serialized_start=2155
+  _globals['_BUCKET']._serialized_end=2218
+  _globals['_RECONCILEBUCKETS']._serialized_start=2220
+  _globals['_RECONCILEBUCKETS']._serialized_end=2318
+  _globals['_RECONCILEREPORT']._serialized_start=2320
+  _globals['_RECONCILEREPORT']._serialized_end=2427
+  _globals['_SYNCSERVICE']._serialized_start=2429
+  _globals['_SYNCSERVICE']._serialized_end=2509
 # @@protoc_insertion_point(module_scope)

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from iplatform.v1 import message_pb2 as _message_pb2
+from iplatform.v1 import routing_pb2 as _routing_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -11,30 +12,38 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class SyncRequest(_message.Message):
-    __slots__ = ("hello", "batch", "heartbeat", "reconcile_digest", "reconcile_report")
+    __slots__ = ("hello", "batch", "heartbeat", "reconcile_digest", "reconcile_report", "delivery_ack", "item_answer")
     HELLO_FIELD_NUMBER: _ClassVar[int]
     BATCH_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     RECONCILE_DIGEST_FIELD_NUMBER: _ClassVar[int]
     RECONCILE_REPORT_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_ACK_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ANSWER_FIELD_NUMBER: _ClassVar[int]
     hello: Hello
     batch: ChangeBatch
     heartbeat: Heartbeat
     reconcile_digest: ReconcileDigest
     reconcile_report: ReconcileReport
-    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., batch: _Optional[_Union[ChangeBatch, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., reconcile_digest: _Optional[_Union[ReconcileDigest, _Mapping]] = ..., reconcile_report: _Optional[_Union[ReconcileReport, _Mapping]] = ...) -> None: ...
+    delivery_ack: _routing_pb2.DeliveryAck
+    item_answer: _routing_pb2.ItemAnswer
+    def __init__(self, hello: _Optional[_Union[Hello, _Mapping]] = ..., batch: _Optional[_Union[ChangeBatch, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., reconcile_digest: _Optional[_Union[ReconcileDigest, _Mapping]] = ..., reconcile_report: _Optional[_Union[ReconcileReport, _Mapping]] = ..., delivery_ack: _Optional[_Union[_routing_pb2.DeliveryAck, _Mapping]] = ..., item_answer: _Optional[_Union[_routing_pb2.ItemAnswer, _Mapping]] = ...) -> None: ...
 
 class SyncResponse(_message.Message):
-    __slots__ = ("welcome", "ack", "control", "reconcile_buckets")
+    __slots__ = ("welcome", "ack", "control", "reconcile_buckets", "delivery", "answer_ack")
     WELCOME_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     CONTROL_FIELD_NUMBER: _ClassVar[int]
     RECONCILE_BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_ACK_FIELD_NUMBER: _ClassVar[int]
     welcome: Welcome
     ack: Ack
     control: Control
     reconcile_buckets: ReconcileBuckets
-    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., reconcile_buckets: _Optional[_Union[ReconcileBuckets, _Mapping]] = ...) -> None: ...
+    delivery: _routing_pb2.Delivery
+    answer_ack: _routing_pb2.AnswerAck
+    def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., control: _Optional[_Union[Control, _Mapping]] = ..., reconcile_buckets: _Optional[_Union[ReconcileBuckets, _Mapping]] = ..., delivery: _Optional[_Union[_routing_pb2.Delivery, _Mapping]] = ..., answer_ack: _Optional[_Union[_routing_pb2.AnswerAck, _Mapping]] = ...) -> None: ...
 
 class Hello(_message.Message):
     __slots__ = ("center_id", "agent_version", "last_acked_seq", "last_assigned_seq", "heartbeat_seconds")
