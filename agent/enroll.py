@@ -11,8 +11,10 @@ fingerprint of the hub's CA. The agent then:
    the hub's certificate chains to it; otherwise it stops before the token leaves the
    machine (:class:`PinMismatchError`): there is no trust on first use;
 4. dials gRPC trusting only that CA and calls ``EnrollmentService.Enroll(token, CSR)``,
-   presenting the public bootstrap certificate (:mod:`proto.bootstrap`): the hub requires
-   a client certificate from everyone and lets its holder call only Enroll;
+   presenting a bootstrap certificate minted here for the pinned CA
+   (:mod:`proto.bootstrap`: its issuing key is derived from the CA's public certificate,
+   so anyone reaching the hub could mint one): the hub requires a client certificate from
+   everyone and lets a bootstrap holder call only Enroll;
 5. checks the answer (certificate for our key, a center identity, issued by the bundle)
    and returns an :class:`Enrollment`; :func:`install` writes key, certificate and bundle.
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -163,18 +164,19 @@ def presented_chain(hub: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> list[x5
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     context.set_alpn_protocols(["h2"])
-    # The hub asks every caller for a certificate; the public bootstrap one keeps a TLS 1.2
-    # handshake from failing before the chain was read.
-    with tempfile.TemporaryDirectory(prefix="iplat-enroll-") as tmp:
-        cert_file, key_file = Path(tmp) / "bootstrap.crt", Path(tmp) / "bootstrap.key"
-        cert_file.write_bytes(bootstrap.CERT_PEM)
-        key_file.write_bytes(bootstrap.KEY_PEM)
-        context.load_cert_chain(cert_file, key_file)
+    # No client certificate: the bootstrap one needs the CA this probe is to find. The hub
+    # requires one, so it ends the handshake; with TLS 1.3 only after ours completed, with
+    # TLS 1.2 before, but after its chain arrived, which is all this probe reads.
     try:
         with (
             socket.create_connection((host, port), timeout=timeout) as raw,
-            context.wrap_socket(raw, server_hostname=host) as tls,
+            context.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False) as tls,
         ):
+            try:
+                tls.do_handshake()
+            except ssl.SSLError:
+                if not _unverified_chain(tls):
+                    raise
             ders = _unverified_chain(tls)
     except ssl.SSLError as exc:
         raise SyncError(
@@ -307,10 +309,11 @@ def enroll(
 
 
 def _call_enroll(hub: str, ca_pem: bytes, token: str, csr: bytes, timeout: float) -> Any:
+    # In memory only: the bootstrap key and certificate are thrown away after this call.
+    ca_der = x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
+    cert_pem, key_pem = bootstrap.client_credential(ca_der)
     credentials = grpc.ssl_channel_credentials(
-        root_certificates=ca_pem,
-        private_key=bootstrap.KEY_PEM,
-        certificate_chain=bootstrap.CERT_PEM,
+        root_certificates=ca_pem, private_key=key_pem, certificate_chain=cert_pem
     )
     options = [
         ("grpc.max_receive_message_length", limits.MAX_MESSAGE_BYTES),

@@ -145,8 +145,8 @@ def _client_token(cfg: HubConfig, args: argparse.Namespace, who: identity.Identi
     out(f"hub CA fingerprint: {fingerprint}")
     out(
         f"the client calls iplatform.v1.EnrollmentService/Enroll on {hub_address} with this "
-        "token and its CSR, presenting the public bootstrap certificate (proto.bootstrap) and "
-        "trusting only the CA with that fingerprint"
+        "token and its CSR, trusting only the CA with that fingerprint and presenting a "
+        "bootstrap certificate derived from that CA (proto.bootstrap)"
     )
     return 0
 

@@ -1,11 +1,12 @@
 """EnrollmentService.Enroll: a one-time token and a CSR in, a certificate out.
 
-The only method open to callers without a hub certificate (they present the public
-bootstrap certificate, see :mod:`hub.auth`). The token is the credential: it names the
-identity (center, portal or operator), never the CSR, whose only use is its public key
-after its self-signature has been checked. A token is consumed atomically together with
-recording the certificate it bought (``hub.store.tokens``), so one token never yields two
-certificates. Failed attempts per peer address are braked (:mod:`hub.ratelimit`).
+The only method open to callers without a hub certificate (they present a bootstrap
+certificate anyone can mint, see :mod:`proto.bootstrap` and :mod:`hub.auth`). The token is
+the credential: it names the identity (center, portal or operator), never the CSR, whose
+only use is its public key after its self-signature has been checked. A token is consumed
+atomically together with recording the certificate it bought (``hub.store.tokens``), so one
+token never yields two certificates. Failed attempts per peer address are braked
+(:mod:`hub.ratelimit`).
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ One port serves everybody (agents' firewalls allow one outbound port), so the TL
 must let a caller without a hub certificate reach Enroll while still verifying every
 certificate presented. grpcio for Python cannot request a client certificate without
 requiring it (``require_client_auth=False`` means "do not ask"), so the server requires
-one from everybody and trusts, beside the hub's CAs, the public bootstrap certificate of
-:mod:`proto.bootstrap`, which callers without an identity present. An expired or
-foreign-CA certificate still fails the handshake; :mod:`hub.auth` then gives bootstrap
-callers only Enroll and health.
+one from everybody and trusts, beside the hub's CAs, one bootstrap CA per hub CA, whose key
+anyone can derive from that CA's public certificate (:mod:`proto.bootstrap`); callers
+without an identity present a certificate of it. The bootstrap CA certificates are built
+in memory whenever the material is loaded, never stored. An expired or foreign-CA
+certificate still fails the handshake; :mod:`hub.auth` then gives bootstrap callers only
+Enroll and health.
 
 The server uses ``grpc.dynamic_ssl_server_credentials``: gRPC calls :meth:`ServerTls._fetch`
 before every new connection's handshake, and it answers with a new certificate
@@ -56,8 +58,10 @@ class TlsMaterial:
 
     @property
     def client_roots(self) -> bytes:
-        """What a client certificate must chain to: the hub's CAs or the bootstrap cert."""
-        return self.bundle + bootstrap.CERT_PEM
+        """What a client certificate must chain to: the hub's CAs or their bootstrap CAs."""
+        pem = serialization.Encoding.PEM
+        derived = b"".join(bootstrap.ca_certificate(ca).public_bytes(pem) for ca in self.cas)
+        return self.bundle.rstrip(b"\n") + b"\n" + derived
 
 
 def _stamp(paths: pki.PkiPaths) -> Stamp:

@@ -4,13 +4,16 @@ tokens, and re-enrolling a directory whose certificate expired."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import ssl
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import grpc
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -18,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from agent import enroll, pki
 from agent.config import load_config
 from hub import pki as hub_pki
-from proto import identity
+from proto import grpc_services, identity, pb
 from tests.helpers import hubenv
 from tests.helpers.agentenv import (
     FAST_SYNC,
@@ -221,3 +224,83 @@ def test_an_agent_whose_certificate_expired_follows_its_message_and_is_back(
     assert (directory / "agent.key").read_bytes() != old_key  # a new key
     code, out, _ = run_agent_cli("check", "--config", str(directory / "agent.toml"))
     assert code == 0, out
+
+
+class _Tls12Only:
+    """The ssl module as agent.enroll sees it, but offering TLS 1.2 at most."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(ssl, name)
+
+    @staticmethod
+    def SSLContext(protocol: int) -> ssl.SSLContext:  # stands in for the class
+        context = ssl.SSLContext(protocol)
+        context.maximum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+
+def test_the_probe_reads_the_chain_under_tls_1_2_too(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The probe has no client certificate yet; under TLS 1.2 the hub ends the handshake for
+    # want of one, but only after its chain arrived.
+    handshakes: list[str | None] = []
+    real_chain = enroll._unverified_chain
+
+    def spy(sock: ssl.SSLSocket) -> list[bytes]:
+        handshakes.append(sock.version())
+        return real_chain(sock)
+
+    monkeypatch.setattr(enroll, "ssl", _Tls12Only())
+    monkeypatch.setattr(enroll, "_unverified_chain", spy)
+    chain = enroll.presented_chain(hub.address)
+    assert enroll.pinned_ca(hub.address, pin_of(hub), chain) in chain
+    assert None in handshakes  # the handshake did not complete: the TLS 1.2 path was taken
+
+
+def test_after_a_ca_rotation_enrollment_pins_the_new_ca(tmp_path: Path) -> None:
+    data_dir = hubenv.init_hub(tmp_path / "hub")
+    with hubenv.running_hub(data_dir) as hub:
+        old_ca_pem = hub.config.pki_paths.ca_cert.read_bytes()
+        for step in ("prepare", "activate"):
+            code, out = hubenv.run_cli("ca", step, "--data-dir", str(data_dir))
+            assert code == 0, out
+        new_pin = pin_of(hub)
+        assert new_pin != hub_pki.fingerprint(old_ca_pem)
+        eventually(
+            lambda: new_pin in [pki.fingerprint(c) for c in enroll.presented_chain(hub.address)],
+            timeout=15,
+            what="the hub serving its certificate of the new CA",
+        )
+        center = new_center_id()
+        code, _, err = run_enroll(hub, tmp_path / "agent", token_for(hub, center), pin=new_pin)
+        assert code == 0, err
+        new_ca = x509.load_pem_x509_certificate(hub.config.pki_paths.ca_cert.read_bytes())
+        _cert(tmp_path / "agent" / "agent.crt").verify_directly_issued_by(new_ca)
+
+        # Once the old CA is retired, a bootstrap credential derived from it is refused.
+        code, out = hubenv.run_cli("ca", "retire", "--data-dir", str(data_dir))
+        assert code == 0, out
+        agent_dir = tmp_path / "agent"
+        creds = hubenv.credentials(
+            (agent_dir / "ca.pem").read_bytes(),
+            hub_pki.KeyAndCert(
+                (agent_dir / "agent.key").read_bytes(), (agent_dir / "agent.crt").read_bytes()
+            ),
+        )
+
+        async def served_cas() -> int:
+            async with grpc.aio.secure_channel(hub.address, creds) as channel:
+                answer = await grpc_services.CertificateServiceStub(channel).GetTrustBundle(
+                    pb.GetTrustBundleRequest(), timeout=10
+                )
+            return len(hub_pki.load_bundle(answer.trust_bundle_pem))
+
+        eventually(lambda: asyncio.run(served_cas()) == 1, timeout=15, what="old CA retired")
+        token = token_for(hub, new_center_id())
+        bundle = hub.bundle_path.read_bytes()
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            asyncio.run(hubenv.enroll(hub.address, bundle, token, ca_pem=old_ca_pem))
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        # The handshake failed before the token was sent: it still enrolls.
+        assert asyncio.run(hubenv.enroll(hub.address, bundle, token)).identity_uri

@@ -27,6 +27,7 @@ from io import StringIO
 from pathlib import Path
 
 import grpc
+from cryptography.hazmat.primitives import serialization
 from iplatform.v1 import message_pb2, sync_pb2
 
 from hub import cli, pki
@@ -294,14 +295,15 @@ class SyncSession:
 # -- enrollment: tokens, the bootstrap credential, Enroll ----------------------------------
 
 
-def bootstrap_credentials(bundle: bytes) -> grpc.ChannelCredentials:
-    """What a caller without a certificate presents: the public bootstrap credential."""
+def bootstrap_credentials(bundle: bytes, ca_pem: bytes | None = None) -> grpc.ChannelCredentials:
+    """What a caller without a certificate presents: a bootstrap certificate minted for
+    ``ca_pem`` (default: the bundle's first CA, the active one), trusting ``bundle``."""
     from proto import bootstrap
 
+    ca = pki.load_bundle(ca_pem or bundle)[0]
+    cert_pem, key_pem = bootstrap.client_credential(ca.public_bytes(serialization.Encoding.DER))
     return grpc.ssl_channel_credentials(
-        root_certificates=bundle,
-        private_key=bootstrap.KEY_PEM,
-        certificate_chain=bootstrap.CERT_PEM,
+        root_certificates=bundle, private_key=key_pem, certificate_chain=cert_pem
     )
 
 
@@ -329,14 +331,21 @@ class Enrolled:
 
 
 async def enroll(
-    address: str, bundle: bytes, token: str, csr_pem: bytes | None = None, key_pem: bytes = b""
+    address: str,
+    bundle: bytes,
+    token: str,
+    csr_pem: bytes | None = None,
+    key_pem: bytes = b"",
+    *,
+    ca_pem: bytes | None = None,
 ) -> Enrolled:
-    """Call Enroll with the bootstrap credential (raises grpc.aio.AioRpcError on refusal)."""
+    """Call Enroll with a bootstrap credential (of ``ca_pem``, default the bundle's first
+    CA); raises grpc.aio.AioRpcError on refusal."""
     if csr_pem is None:
         from tests.helpers.pki import make_csr
 
         csr_pem, key_pem = make_csr()
-    async with grpc.aio.secure_channel(address, bootstrap_credentials(bundle)) as channel:
+    async with grpc.aio.secure_channel(address, bootstrap_credentials(bundle, ca_pem)) as channel:
         response = await grpc_services.EnrollmentServiceStub(channel).Enroll(
             pb.EnrollRequest(token=token, csr_pem=csr_pem, agent_version="test/1"), timeout=10
         )

@@ -6,20 +6,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub import auth, pki
 from hub.revocation import Revocations
 from hub.store import RevocationSnapshot
 from hub.tls import ServerTls
 from proto import bootstrap, grpc_services, identity, pb
+from tests.helpers import hubenv
 from tests.helpers.hubenv import RunningHub, SyncSession, init_hub, running_hub
-from tests.helpers.pki import make_csr
+from tests.helpers.pki import make_csr, session_pki
 
 CENTER = "KR-MR-0001"
+# x of the bootstrap CA public key derived from b"iplatform-sync test vector" (HKDF-SHA256,
+# salt b"iplatform-sync", info b"bootstrap-ca v1", 48 bytes mod n-1, plus 1).
+_KNOWN_X = "2ba5eba7953c2687f745553e44ed185fd7e325a2a0c06bd85ce78c528b8b9678"
 METHODS = (auth.SYNC, auth.GET_NATIONAL_VIEW, auth.ENROLL, auth.RENEW, auth.GET_TRUST_BUNDLE)
 
 
@@ -74,10 +80,11 @@ def test_authenticator_trusts_only_the_hubs_cas_and_checks_revocation(hub: Runni
     caller = authn.caller(_PeerContext(good.cert_pem))  # type: ignore[arg-type]
     assert caller.role == "operator" and caller.identity is not None
     assert caller.serial == pki.serial_hex(good.cert_pem)
-    assert authn.caller(_PeerContext(bootstrap.CERT_PEM)).role == auth.ANONYMOUS  # type: ignore[arg-type]
+    ca_cert = x509.load_pem_x509_certificate(hub.config.pki_paths.ca_cert.read_bytes())
+    boot_pem, _ = bootstrap.client_credential(ca_cert.public_bytes(Encoding.DER))
+    assert authn.caller(_PeerContext(boot_pem)).role == auth.ANONYMOUS  # type: ignore[arg-type]
     # Same subject as the hub's CA, other key: a handshake might build a path to it, the
     # issuer signature check does not.
-    ca_cert = x509.load_pem_x509_certificate(hub.config.pki_paths.ca_cert.read_bytes())
     twin = pki.CertificateAuthority.create("iplatform.local", common_name="x")
     twin_ca = pki.CertificateAuthority(twin._key, ca_cert)  # signs with the wrong key
     forged = twin_ca.issue_key_and_cert(identity.make("iplatform.local", "operator", "ops"))
@@ -149,11 +156,79 @@ def test_renewal_keeps_the_callers_own_identity(hub: RunningHub) -> None:
     assert pki.spiffe_uris(cert) == ["spiffe://iplatform.local/portal/iplatform-web"]
 
 
-def test_the_bootstrap_credential_is_what_it_claims() -> None:
-    cert = x509.load_pem_x509_certificate(bootstrap.CERT_PEM)
-    assert pki.cert_fingerprint(cert) == bootstrap.FINGERPRINT
-    assert bootstrap.is_bootstrap(bootstrap.CERT_PEM) and not bootstrap.is_bootstrap(b"x")
-    # It may not issue anything and is no CA: nothing can chain to it.
-    assert not cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    assert not cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
-    assert pki.spiffe_uris(cert) == []
+def _bootstrap_ca(ca_cert: x509.Certificate) -> pki.CertificateAuthority:
+    """The bootstrap CA of ``ca_cert``, as anyone can rebuild it (its key is public)."""
+    der = ca_cert.public_bytes(Encoding.DER)
+    return pki.CertificateAuthority(bootstrap.derive_ca_key(der), bootstrap.ca_certificate(ca_cert))
+
+
+def test_a_bootstrap_issued_certificate_is_anonymous_whatever_it_names(hub: RunningHub) -> None:
+    authn = auth.Authenticator("iplatform.local", ServerTls(hub.config.pki_paths))
+    ca_cert = x509.load_pem_x509_certificate(hub.config.pki_paths.ca_cert.read_bytes())
+    boot = _bootstrap_ca(ca_cert)
+    for kind, name in (("center", CENTER), ("operator", "ops"), ("hub", "hub")):
+        forged = boot.issue_key_and_cert(identity.make("iplatform.local", kind, name))
+        caller = authn.caller(_PeerContext(forged.cert_pem))  # type: ignore[arg-type]
+        assert (caller.role, caller.identity, caller.serial) == (auth.ANONYMOUS, None, "")
+    # The bootstrap CA of another hub's CA is nothing here (its handshake fails too).
+    other = pki.CertificateAuthority.create("iplatform.local", common_name="other hub")
+    foreign = _bootstrap_ca(other.cert).issue_key_and_cert(
+        identity.make("iplatform.local", "center", CENTER)
+    )
+    with pytest.raises(auth.Unauthenticated, match="not issued by a CA this hub trusts"):
+        authn.caller(_PeerContext(foreign.cert_pem))  # type: ignore[arg-type]
+
+
+def test_a_bootstrap_issued_center_certificate_may_not_sync(hub: RunningHub) -> None:
+    ca_cert = x509.load_pem_x509_certificate(hub.config.pki_paths.ca_cert.read_bytes())
+    forged = _bootstrap_ca(ca_cert).issue_key_and_cert(
+        identity.make("iplatform.local", "center", CENTER)
+    )
+    creds = hubenv.credentials(hub.bundle_path.read_bytes(), forged)
+
+    async def run() -> tuple[grpc.StatusCode, str]:
+        async with SyncSession(hub.address, creds) as s:
+            # Read the status without writing: a write racing the refusal can turn the
+            # status into INTERNAL in grpc.aio (grpc/grpc#36066).
+            return await s.status()
+
+    code, details = asyncio.run(run())
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+    assert "this method needs a client certificate" in details
+
+
+def test_the_bootstrap_credential_is_derived_from_the_ca_and_names_nobody() -> None:
+    test_pki = session_pki()
+    ca, other = test_pki.ca.cert, test_pki.other_ca.cert
+    ca_der = ca.public_bytes(Encoding.DER)
+    # Another CA, another key.
+    assert (
+        bootstrap.derive_ca_key(ca_der).public_key()
+        != bootstrap.derive_ca_key(other.public_bytes(Encoding.DER)).public_key()
+    )
+    # Pinned: hubs and agents of different versions must agree on the derivation.
+    known = bootstrap.derive_ca_key(b"iplatform-sync test vector").public_key().public_numbers()
+    assert format(known.x, "064x") == _KNOWN_X
+    root = bootstrap.ca_certificate(ca)
+    assert root.subject == root.issuer == bootstrap.ca_subject(ca_der)
+    assert root.subject.rfc4514_string().endswith(pki.cert_fingerprint(ca)[7:23])
+    constraints = root.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert constraints.ca and constraints.path_length == 0
+    assert (root.not_valid_before_utc, root.not_valid_after_utc) == (
+        ca.not_valid_before_utc,
+        ca.not_valid_after_utc,
+    )
+    cert_pem, key_pem = bootstrap.client_credential(ca_der)
+    leaf = x509.load_pem_x509_certificate(cert_pem)
+    leaf.verify_directly_issued_by(root)
+    aki = leaf.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    ski = root.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert aki.key_identifier == ski.digest
+    assert not leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert pki.spiffe_uris(leaf) == []
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc <= timedelta(hours=2)
+    assert bootstrap.is_bootstrap_issued(leaf, [other, ca])
+    assert not bootstrap.is_bootstrap_issued(leaf, [other])
+    hub_issued = x509.load_pem_x509_certificate(test_pki.client("center", CENTER).cert_pem)
+    assert not bootstrap.is_bootstrap_issued(hub_issued, [ca, other])
+    assert key_pem != bootstrap.client_credential(ca_der)[1]  # a fresh key every time

@@ -1,5 +1,5 @@
 """EnrollmentService.Enroll on a real hub process: token in, certificate out, on the same
-port as Sync, for callers presenting only the public bootstrap credential."""
+port as Sync, for callers presenting only a bootstrap credential (anyone can mint one)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from hub import config, pki, token_format
 from hub.server import HubServer
 from hub.store import Store
-from proto import bootstrap, grpc_services, pb
+from proto import bootstrap, grpc_services, identity, pb
 from tests.helpers import hubenv
 from tests.helpers.hubenv import (
     RunningHub,
@@ -199,64 +199,68 @@ def test_bootstrap_caller_may_only_enroll_and_check_health(hub: RunningHub, cent
     assert results["health"] == (grpc.StatusCode.OK, "1")
 
 
-def test_certificate_signed_with_the_public_bootstrap_key_is_refused(hub: RunningHub) -> None:
-    # The bootstrap key is public: TLS may accept what it "signs", the hub must not.
-    from datetime import UTC, datetime, timedelta
+def _bootstrap_ca(ca_pem: bytes) -> pki.CertificateAuthority:
+    """The bootstrap CA of ``ca_pem``, as anyone can rebuild it (its key is public)."""
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    der = ca.public_bytes(serialization.Encoding.DER)
+    return pki.CertificateAuthority(bootstrap.derive_ca_key(der), bootstrap.ca_certificate(ca))
 
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.x509.oid import NameOID
 
-    boot_key = serialization.load_pem_private_key(bootstrap.KEY_PEM, password=None)
-    boot_cert = x509.load_pem_x509_certificate(bootstrap.CERT_PEM)
-    key = pki.new_key()
-    now = datetime.now(UTC)
-    forged = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ops")]))
-        .issuer_name(boot_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier("spiffe://iplatform.local/operator/ops")]
-            ),
-            critical=False,
-        )
-        .sign(boot_key, hashes.SHA256())  # type: ignore[arg-type]
+async def _view_status(address: str, creds: grpc.ChannelCredentials) -> tuple[grpc.StatusCode, str]:
+    async with grpc.aio.secure_channel(address, creds) as channel:
+        try:
+            await grpc_services.ViewServiceStub(channel).GetNationalView(
+                pb.GetNationalViewRequest(), timeout=10
+            )
+        except grpc.aio.AioRpcError as exc:
+            return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def test_a_bootstrap_issued_certificate_is_anonymous_whatever_it_names(hub: RunningHub) -> None:
+    # The bootstrap CA's key is public: TLS accepts what it signs, the hub gives it no identity.
+    boot = _bootstrap_ca(hub.config.pki_paths.ca_cert.read_bytes())
+    forged = boot.issue_key_and_cert(identity.make(hub.config.trust_domain, "operator", "ops"))
+    creds = hubenv.credentials(_bundle(hub), forged)
+    code, details = asyncio.run(_view_status(hub.address, creds))
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+    assert "this method needs a client certificate" in details
+
+
+def test_a_bootstrap_credential_of_another_hubs_ca_fails_the_handshake(
+    hub: RunningHub, center: str
+) -> None:
+    token = create_token(hub.data_dir, center)["token"]
+    other = pki.CertificateAuthority.create(hub.config.trust_domain, common_name="other hub")
+    cert_pem, key_pem = bootstrap.client_credential(
+        other.cert.public_bytes(serialization.Encoding.DER)
     )
-    creds = hubenv.credentials(
-        _bundle(hub),
-        pki.KeyAndCert(pki.key_pem(key), forged.public_bytes(serialization.Encoding.PEM)),
-    )
+    creds = grpc.ssl_channel_credentials(_bundle(hub), key_pem, cert_pem)
 
     async def run() -> tuple[grpc.StatusCode, str]:
         async with grpc.aio.secure_channel(hub.address, creds) as channel:
             try:
-                await grpc_services.ViewServiceStub(channel).GetNationalView(
-                    pb.GetNationalViewRequest(), timeout=10
+                await grpc_services.EnrollmentServiceStub(channel).Enroll(
+                    pb.EnrollRequest(token=token, csr_pem=make_csr()[0]), timeout=10
                 )
             except grpc.aio.AioRpcError as exc:
                 return exc.code(), exc.details() or ""
         return grpc.StatusCode.OK, ""
 
-    # The bootstrap certificate may not sign (no keyCertSign), so BoringSSL fails the
-    # handshake; hub.auth's own issuer check is the second line (tests/hub/test_authz.py).
     code, details = asyncio.run(run())
     assert code == grpc.StatusCode.UNAVAILABLE, details
+    # The token was never seen: it still enrolls, with this hub's own bootstrap credential.
+    enrolled = asyncio.run(enroll(hub.address, _bundle(hub), token))
+    assert enrolled.identity_uri.endswith(f"/center/{center}")
 
 
-def test_handshake_shows_the_ca_the_install_command_pins(
-    hub: RunningHub, center: str, tmp_path: Path
-) -> None:
+def test_handshake_shows_the_ca_the_install_command_pins(hub: RunningHub, center: str) -> None:
     fingerprint = create_token(hub.data_dir, center)["ca_fingerprint"]
-    (tmp_path / "b.crt").write_bytes(bootstrap.CERT_PEM)
-    (tmp_path / "b.key").write_bytes(bootstrap.KEY_PEM)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE  # nothing is trusted yet: the fingerprint decides
-    ctx.load_cert_chain(tmp_path / "b.crt", tmp_path / "b.key")
+    # No client certificate (its bootstrap CA is what the pin will find); with TLS 1.3 the
+    # client's side of the handshake completes before the hub refuses that.
     ctx.set_alpn_protocols(["h2"])
     host, port = hub.address.rsplit(":", 1)
     with (
