@@ -58,6 +58,10 @@ worse than a refusal to start.
     local_access = true                     # dashboard and /metrics without a key from loopback
     refresh_seconds = 5.0
     cache_seconds = 2.0
+
+    [routing]                               # one-stop requests: see hub/config_routing.py
+    guide = ""                              # stage guide file; "" = the shipped draft
+    answer_deadline = "2 business days"
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hub import config_routing
+from hub.config_routing import RoutingSettings
 from hub.errors import ConfigError
 from hub.pki import PkiPaths
 from proto import identity, limits
@@ -157,7 +163,7 @@ class HttpSettings:
     """Browser origins (``https://portal.example.kr``) allowed to call the API from
     JavaScript; ``"*"`` allows any origin. Empty: no cross-origin access."""
     max_body_bytes: int = 65536
-    """Largest request body accepted (every route is a GET; bigger requests get 413)."""
+    """Largest request body accepted (one-stop requests are the only bodies); bigger: 413."""
     sse_keepalive_seconds: float = 15.0
     """Idle Server-Sent Events streams get a comment line this often, so proxies keep them."""
 
@@ -238,6 +244,8 @@ class HubConfig:
     """``[feed]`` settings."""
     ops: OpsSettings = field(default_factory=OpsSettings)
     """``[ops]`` settings."""
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    """``[routing]`` settings."""
 
     @property
     def config_path(self) -> Path:
@@ -261,6 +269,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "http": HttpSettings,
     "feed": FeedSettings,
     "ops": OpsSettings,
+    "routing": RoutingSettings,
 }
 
 
@@ -370,7 +379,10 @@ def from_dict(raw: dict[str, Any], data_dir: Path, path: Path) -> HubConfig:
         sub = raw.get(name, {})
         if not isinstance(sub, dict):
             raise c.fail(name, "must be a table", f"write it as a [{name}] section")
+        if name == "routing":
+            sub = config_routing.raw_section(sub)
         sections[name] = cls(**c.table(sub, name, cls))
+    sections["routing"] = config_routing.check(sections["routing"], data_dir, c.fail)
     cfg = HubConfig(data_dir=data_dir, **top, **sections)
     if not cfg.database_url:
         cfg = dataclasses.replace(cfg, database_url=default_database_url(data_dir))
@@ -585,4 +597,5 @@ local_access = {"true" if o.local_access else "false"}
 # Dashboard refresh and database read cache (seconds).
 refresh_seconds = {o.refresh_seconds}
 cache_seconds = {o.cache_seconds}
-"""
+
+{config_routing.render(cfg.routing)}"""

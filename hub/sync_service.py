@@ -9,7 +9,8 @@ Open streams are kept in a per-center registry, one stream per center: a new str
 the same center closes the older one. The registry lets the hub push Control messages
 (:meth:`SyncService.request_resync`, :meth:`SyncService.broadcast`) and end sessions
 (:meth:`SyncService.close`). ``on_session_start`` runs right after Welcome (the hub uses
-it to push the trust bundle and ask for renewal during a CA rotation).
+it to push the trust bundle and ask for renewal during a CA rotation). Routed items go
+down and the centers' answers come up through ``dispatcher`` (:mod:`hub.routing.dispatch`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from proto import codes, pb, records, timeconv, validate
 
 if TYPE_CHECKING:
     from hub.metrics import SyncMetrics
+    from hub.routing.dispatch import Dispatcher
     from hub.server import StoreAccess
 
 log = logging.getLogger("hub.sync")
@@ -100,6 +102,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         self.on_session_start: Callable[[Session], Awaitable[None]] | None = None
         self.metrics: SyncMetrics | None = None
         """Process-local counters for /metrics (hub.metrics); set by the server."""
+        self.dispatcher: Dispatcher | None = None
+        """Routed items to and answers from agents (hub.routing.dispatch); set by the server."""
         # A silent stream is dead even if TCP has not noticed yet.
         self._idle_limit = float(
             max(2 * settings.stale_after_seconds, 4 * settings.heartbeat_seconds)
@@ -240,6 +244,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         await session.send(pb.SyncResponse(welcome=welcome))
         if self.on_session_start is not None:
             await self.on_session_start(session)
+        if self.dispatcher is not None:
+            self.dispatcher.start(session)
         logs.event(
             log,
             "session_start",
@@ -266,6 +272,10 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
                 await self._digest(session, request.reconcile_digest)
             elif kind == "reconcile_report":
                 await self._report(session, request.reconcile_report)
+            elif kind == "delivery_ack" and self.dispatcher is not None:
+                await self.dispatcher.delivery_ack(session, request.delivery_ack)
+            elif kind == "item_answer" and self.dispatcher is not None:
+                await self.dispatcher.item_answer(session, request.item_answer)
             elif kind == "hello":
                 raise _Abort(
                     grpc.StatusCode.FAILED_PRECONDITION, "Hello may be sent only once per stream"
@@ -512,6 +522,8 @@ class SyncService(sync_pb2_grpc.SyncServiceServicer):  # type: ignore[misc]
         logs.event(log, "reconcile_report", center_id=session.center_id, **data)
 
     async def _end(self, session: Session) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.stop(session)
         # Logged first, and the write shielded: when an agent vanishes mid-stream, gRPC
         # cancels this handler once more while it cleans up, which must skip neither.
         logs.event(

@@ -14,6 +14,7 @@ from hub.feed import FeedFollower
 
 if TYPE_CHECKING:
     from hub.http.routes_ops import OpsContext
+    from hub.routing.router import Router
     from hub.server import StoreAccess
     from hub.store import Store
 
@@ -26,6 +27,8 @@ class ApiContext:
     clock: Callable[[], float] = field(default=time.time)
     ops: OpsContext | None = None
     """Operator health for /metrics and the dashboard (hub.http.routes_ops); None: off."""
+    router: Router | None = None
+    """One-stop requests (hub.routing.router); None: the routes answer 503."""
 
     @property
     def store(self) -> Store:

@@ -8,8 +8,14 @@ routed item over the holding center's Sync stream until the agent acknowledges i
 (:mod:`.dispatch`). Declines, rejected proposals and items unanswered past their deadline
 (:mod:`.deadlines`, business days in the center's time zone) go to the next candidate.
 
-Modules: ``model`` (value types), ``guide`` (stage guide file), ``validate`` (field
-errors), ``brn`` (business registration numbers), ``deadlines``, ``planner``, ``requests``
-(the blocking operations: CLI and server), ``router`` (their async face for the server),
-``dispatch`` (deliveries on the Sync stream), ``convert`` (model <-> protobuf).
+Modules: ``model`` (value types), ``errors``, ``guide`` (stage guide file), ``validate``
+(field errors), ``brn`` (business registration numbers), ``deadlines``, ``planner``,
+``requests`` (the blocking operations: CLI and server) with ``answers`` (a center's
+answers), ``changes`` (proposal responses, cancel, reassign, sweep), ``transitions`` (item
+state changes with their events and deliveries) and ``deliveries`` (the serialized
+``pb.Delivery``), ``router`` (their async face for the server),
+``dispatch`` (deliveries on the Sync stream), ``convert`` (model <-> protobuf); for the
+surfaces: ``jsonbody`` (HTTP/CLI JSON -> draft, errors naming the field), ``render`` (JSON
+answers), ``text`` (CLI text), ``pages`` (page tokens bound to their filters) and
+``search_demand`` (searches that found nothing free, as demand signals).
 """

@@ -15,7 +15,10 @@ Modules: ``engine`` (connections, transactions, migrations), ``schema`` (tables)
 (rows <-> protos), ``model`` (the value types below); for identities: ``issued``
 (certificates issued and revoked), ``tokens`` (one-time enrollment tokens), ``access``
 (evict/ban and the access log serving hubs follow), ``status`` (centers as operators
-see them).
+see them); for one-stop routing: ``routing`` (writes) and ``routing_read`` (reads), which
+take the caller's transaction and are used by :mod:`hub.routing.requests` on ``engine``
+(an operation there spans several of them in one transaction, so they are not Store
+methods).
 """
 
 from __future__ import annotations

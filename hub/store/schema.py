@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -285,10 +286,175 @@ center_events = Table(
     Index(None, "center_id", "id"),
 )
 
+# -- one-stop routing (revision 0006, hub.routing) ---------------------------------------
+
+REQUEST_ID = String(32)
+ACTOR = String(128)
+
+# A company's request. ``state`` is derived from its needs (hub.store.routing.derive_state)
+# and stored so lists can filter on it. A caller's client_request_id is unique per caller
+# (a retried SubmitRequest finds its request); empty means none.
+service_requests = Table(
+    "service_requests",
+    metadata,
+    Column("id", REQUEST_ID, primary_key=True),
+    Column("state", CODE, nullable=False),
+    Column("submitted_by", ACTOR, nullable=False),
+    Column("client_request_id", ACTOR, nullable=False, server_default=""),
+    Column("company_name", Text, nullable=False),
+    Column("business_number", String(16), nullable=False),
+    Column("contact_name", Text, nullable=False),
+    Column("contact_email", Text, nullable=False, server_default=""),
+    Column("contact_phone", Text, nullable=False, server_default=""),
+    Column("project_title", Text, nullable=False),
+    Column("technology_area", ID, nullable=False),
+    Column("industry", CODE, nullable=False),
+    Column("goal", Text, nullable=False, server_default=""),
+    Column("coordinator_center_id", ID),
+    Column("coordinator_name", Text, nullable=False, server_default=""),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # Lists page newest first by (created_at, id), optionally by state or caller.
+    Index(None, "created_at", "id"),
+    Index(None, "state", "created_at"),
+    Index(None, "submitted_by", "created_at"),
+    Index(
+        "ix_service_requests_client_request",
+        "submitted_by",
+        "client_request_id",
+        unique=True,
+        sqlite_where=text("client_request_id <> ''"),
+        postgresql_where=text("client_request_id <> ''"),
+    ),
+)
+
+# One row per need: the need itself, where it came from (request or guide), the
+# candidates planned at submit time (JSON), why it is unserved (empty while not), and the
+# centers already tried (JSON list; re-routing excludes them).
+request_needs = Table(
+    "request_needs",
+    metadata,
+    Column(
+        "request_id",
+        REQUEST_ID,
+        ForeignKey("service_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("need_index", Integer, primary_key=True, autoincrement=False),
+    Column("stage", CODE, nullable=False),
+    Column("category", Text),
+    Column("capabilities", Text, nullable=False, server_default="[]"),
+    Column("service", CODE),
+    Column("hours", Float, nullable=False),
+    Column("earliest", BigInteger, nullable=False),
+    Column("latest", BigInteger, nullable=False),
+    Column("region", Text),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("origin", CODE, nullable=False),
+    Column("plan", Text, nullable=False, server_default="[]"),
+    Column("unserved_reason", Text, nullable=False, server_default=""),
+    Column("tried_centers", Text, nullable=False, server_default="[]"),
+)
+
+# One row per routing attempt of a need. No foreign key to centers or equipment: the item
+# is history and stays when the equipment goes. ``answer_key`` fingerprints the applied
+# answer so a replay is told apart from a different answer; closed_at/closed_reason say
+# when and why the hub took the item back (withdrawn) or gave up on it (expired).
+request_items = Table(
+    "request_items",
+    metadata,
+    Column("item_id", ID, primary_key=True),
+    Column(
+        "request_id",
+        REQUEST_ID,
+        ForeignKey("service_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("need_index", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("center_id", ID, nullable=False),
+    Column("equipment_id", ID, nullable=False),
+    Column("candidate", Text, nullable=False),
+    Column("state", CODE, nullable=False),
+    Column("routed_at", BigInteger, nullable=False),
+    Column("deadline", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger),
+    Column("answered_at", BigInteger),
+    Column("start_at", BigInteger),
+    Column("end_at", BigInteger),
+    Column("decline_reason", CODE, nullable=False, server_default=""),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("answered_by", Text, nullable=False, server_default=""),
+    Column("answer_key", Text, nullable=False, server_default=""),
+    Column("closed_at", BigInteger),
+    Column("closed_reason", Text, nullable=False, server_default=""),
+    Index(None, "request_id", "need_index"),
+    # The sweep (open items past their deadline) and the queue (open items oldest first).
+    Index(None, "state", "deadline"),
+    # A center's load (open items) and the requests routed to it.
+    Index(None, "center_id", "state"),
+)
+
+# The request's history as portals see it; actor is "hub", "center:<id>", "portal:<name>"...
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "request_id",
+        REQUEST_ID,
+        ForeignKey("service_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("item_id", ID, nullable=False, server_default=""),
+    Column("at", BigInteger, nullable=False),
+    Column("actor", ACTOR, nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+    Index(None, "request_id", "id"),
+)
+
+# Per-center delivery seqs: the highest allocated and the highest the agent acknowledged.
+# Allocation locks the row (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one writer).
+delivery_cursor = Table(
+    "delivery_cursor",
+    metadata,
+    Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False, server_default="0"),
+    Column("acked_seq", BigInteger, nullable=False, server_default="0"),
+)
+
+# Serialized pb.Delivery messages (kind "item" or "withdrawal") not yet acknowledged; an
+# acknowledgement deletes them, so the table holds only what is in flight.
+center_deliveries = Table(
+    "center_deliveries",
+    metadata,
+    Column("center_id", ID, ForeignKey("centers.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", CODE, nullable=False),
+    Column("item_id", ID, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# Counts of demand the platform could not meet, per kind, category and center ("" when
+# not tied to one center); upserts increment ``count``.
+demand_signals = Table(
+    "demand_signals",
+    metadata,
+    Column("kind", CODE, primary_key=True),
+    Column("category", String(200), primary_key=True),
+    Column("center_id", ID, primary_key=True, server_default=""),
+    Column("count", BigInteger, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+
 __all__ = [
     "access_events",
     "api_keys",
     "center_access",
+    "center_deliveries",
     "center_events",
     "center_feed",
     "center_sync",
@@ -296,9 +462,15 @@ __all__ = [
     "certificates",
     "change_log",
     "client_certificates",
+    "delivery_cursor",
+    "demand_signals",
     "enrollment_tokens",
     "entries",
     "equipment",
     "feed_state",
     "metadata",
+    "request_events",
+    "request_items",
+    "request_needs",
+    "service_requests",
 ]

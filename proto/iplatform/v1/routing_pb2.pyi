@@ -117,7 +117,7 @@ class Need(_message.Message):
     def __init__(self, stage: _Optional[_Union[_enums_pb2.RdStage, str]] = ..., category: _Optional[str] = ..., capabilities: _Optional[_Iterable[str]] = ..., service: _Optional[_Union[_enums_pb2.ServiceKind, str]] = ..., hours: _Optional[float] = ..., earliest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., region: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class RequestDraft(_message.Message):
-    __slots__ = ("company", "project_title", "technology_area", "goal", "needs", "stages", "earliest", "latest", "region")
+    __slots__ = ("company", "project_title", "technology_area", "goal", "needs", "stages", "earliest", "latest", "region", "hours")
     COMPANY_FIELD_NUMBER: _ClassVar[int]
     PROJECT_TITLE_FIELD_NUMBER: _ClassVar[int]
     TECHNOLOGY_AREA_FIELD_NUMBER: _ClassVar[int]
@@ -127,6 +127,7 @@ class RequestDraft(_message.Message):
     EARLIEST_FIELD_NUMBER: _ClassVar[int]
     LATEST_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
+    HOURS_FIELD_NUMBER: _ClassVar[int]
     company: Company
     project_title: str
     technology_area: str
@@ -136,7 +137,8 @@ class RequestDraft(_message.Message):
     earliest: _timestamp_pb2.Timestamp
     latest: _timestamp_pb2.Timestamp
     region: str
-    def __init__(self, company: _Optional[_Union[Company, _Mapping]] = ..., project_title: _Optional[str] = ..., technology_area: _Optional[str] = ..., goal: _Optional[str] = ..., needs: _Optional[_Iterable[_Union[Need, _Mapping]]] = ..., stages: _Optional[_Iterable[_Union[_enums_pb2.RdStage, str]]] = ..., earliest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., region: _Optional[str] = ...) -> None: ...
+    hours: float
+    def __init__(self, company: _Optional[_Union[Company, _Mapping]] = ..., project_title: _Optional[str] = ..., technology_area: _Optional[str] = ..., goal: _Optional[str] = ..., needs: _Optional[_Iterable[_Union[Need, _Mapping]]] = ..., stages: _Optional[_Iterable[_Union[_enums_pb2.RdStage, str]]] = ..., earliest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., latest: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., region: _Optional[str] = ..., hours: _Optional[float] = ...) -> None: ...
 
 class PreviewRequestRequest(_message.Message):
     __slots__ = ("draft",)
@@ -502,15 +504,27 @@ class Withdrawal(_message.Message):
     reason: str
     def __init__(self, item_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class Confirmation(_message.Message):
+    __slots__ = ("item_id", "start", "end")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    def __init__(self, item_id: _Optional[str] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class Delivery(_message.Message):
-    __slots__ = ("seq", "item", "withdrawal")
+    __slots__ = ("seq", "item", "withdrawal", "confirmation")
     SEQ_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
     WITHDRAWAL_FIELD_NUMBER: _ClassVar[int]
+    CONFIRMATION_FIELD_NUMBER: _ClassVar[int]
     seq: int
     item: WorkItem
     withdrawal: Withdrawal
-    def __init__(self, seq: _Optional[int] = ..., item: _Optional[_Union[WorkItem, _Mapping]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ...) -> None: ...
+    confirmation: Confirmation
+    def __init__(self, seq: _Optional[int] = ..., item: _Optional[_Union[WorkItem, _Mapping]] = ..., withdrawal: _Optional[_Union[Withdrawal, _Mapping]] = ..., confirmation: _Optional[_Union[Confirmation, _Mapping]] = ...) -> None: ...
 
 class DeliveryAck(_message.Message):
     __slots__ = ("seq",)
