@@ -1,4 +1,4 @@
-"""``iplat-agent``: init, enroll, check, run, status, approve-deletes.
+"""``iplat-agent``: init, enroll, check, run, status, approve-deletes, requests (cli_requests).
 
 Commands raise :class:`agent.errors.AgentError` (messages say what to do next); only
 :func:`main` prints them, with the error's exit code. ``main(argv)`` returns the exit code,
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent import enroll, logs, pki, templates
+from agent import cli_requests, enroll, logs, pki, templates
 from agent.check import format_check, run_check
 from agent.config import AgentConfig, TlsConfig, load_config
 from agent.errors import (
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     with_config("approve-deletes", "publish deletions held back by the safety valve").set_defaults(
         func=cmd_approve_deletes
     )
+    cli_requests.register(sub, DEFAULT_CONFIG)
     return parser
 
 

@@ -1,16 +1,22 @@
 """One sync session with the hub over the ``SyncService.Sync`` stream.
 
 A :class:`Session` dials the hub with mutual TLS, says Hello, reads Welcome and then runs
-four cooperating tasks on the one stream until it fails or the agent stops:
+cooperating tasks on the one stream until it fails or the agent stops:
 
 - sender: outbox changes after ``sent_seq`` go out as ChangeBatches, at most
   ``max_inflight_batches`` unacknowledged (backpressure); idle, it waits for a poll's
   wake-up or a short timer (another process, e.g. ``approve-deletes``, may add changes);
 - receiver: Acks drop committed changes (``state.ack``); a rewind restarts sending from
-  the hub's high-water mark; Control and ReconcileBuckets are handled here;
+  the hub's high-water mark; Control is handled here; ReconcileBuckets go to the
+  reconciler, Deliveries and AnswerAcks to the inbox link;
 - heartbeats: backlog, source health and held deletions every ``heartbeat_seconds``;
-- reconciler: a ReconcileDigest every ``reconcile_seconds`` (or at once when asked), only
-  when nothing is pending, so the hub compares committed data with ours.
+- reconciler (:mod:`agent.reconcile_link`): a ReconcileDigest every ``reconcile_seconds``
+  (or at once when asked), only when nothing is pending;
+- answers (:mod:`agent.inbox.link`): the center's answers to routed requests, until the
+  hub acknowledges them.
+
+The channel plumbing (options, effective settings, the status-to-error mapping) lives in
+:mod:`agent.channel` and is re-exported here.
 
 This module is the agent's only ``grpc.RpcError`` boundary: every stream failure leaves
 :meth:`Session.run` as :class:`SyncError` (or :class:`RefusedError` when retrying the same
@@ -22,166 +28,58 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import grpc
 
 from agent import logs
-from agent.config import AgentConfig, SyncConfig
+from agent.channel import (
+    Message,
+    Settings,
+    channel_options,
+    jittered,
+    open_channel,
+    stream_error,
+    wait_event,
+)
+from agent.config import AgentConfig
 from agent.errors import RefusedError, SyncError
+from agent.inbox.inbox import Inbox
+from agent.inbox.link import InboxLink
 from agent.pki import TlsMaterial
+from agent.reconcile_link import Reconciler
 from agent.state import AgentState
 from agent.status import (
     CONNECTED,
-    K_HUB_BOUND,
     K_HUB_HWM,
     K_LAST_ACK_AT,
-    K_LAST_RECONCILE,
     K_SESSION_STARTED,
     LiveStatus,
 )
 from agent.version import __version__
-from proto import grpc_services, limits, pb, records, timeconv, validate
+from proto import grpc_services, limits, pb, timeconv, validate
 
 log = logging.getLogger(__name__)
 
 WELCOME_TIMEOUT_SECONDS = 30.0
 # The sender re-checks the outbox this often when idle (other processes may add changes).
 IDLE_RECHECK_SECONDS = 1.0
-# Keepalive pings detect a dead link the app cannot see (writes only fill buffers); the
-# hub accepts pings every 10 s (hub.server.server_options).
-KEEPALIVE_MS = 20_000
-KEEPALIVE_TIMEOUT_MS = 10_000
-# A reconcile round the hub never answered stops blocking new rounds after this long.
-ROUND_TIMEOUT_SECONDS = 120.0
-_REFUSED = {
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.UNAUTHENTICATED,
-}
 
-# Words in gRPC's connect errors that point at certificates rather than the network.
-_TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "hostname", "verif", "alert", "x509")
-
-Message = Any  # generated protobuf messages carry no static types
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The session's effective settings: the hub's (from Welcome/Control) where it set them."""
-
-    heartbeat_seconds: float
-    max_batch_changes: int
-    max_inflight_batches: int
-    reconcile_seconds: float
-
-    @classmethod
-    def from_config(cls, sync: SyncConfig) -> Settings:
-        return cls(
-            heartbeat_seconds=float(sync.heartbeat_seconds),
-            max_batch_changes=min(sync.batch_changes, limits.MAX_BATCH_CHANGES),
-            max_inflight_batches=limits.DEFAULT_MAX_INFLIGHT_BATCHES,
-            reconcile_seconds=float(sync.reconcile_seconds),
-        )
-
-    def merged(self, hub: Message) -> Settings:
-        """Apply a ``pb.Settings``; zero fields keep ours, batch size never exceeds ours."""
-        out = self
-        if hub.heartbeat_seconds:
-            out = replace(out, heartbeat_seconds=float(hub.heartbeat_seconds))
-        if hub.max_batch_changes:
-            out = replace(out, max_batch_changes=min(out.max_batch_changes, hub.max_batch_changes))
-        if hub.max_inflight_batches:
-            out = replace(out, max_inflight_batches=int(hub.max_inflight_batches))
-        if hub.reconcile_seconds:
-            out = replace(out, reconcile_seconds=float(hub.reconcile_seconds))
-        return out
-
-
-async def wait_event(event: asyncio.Event, timeout: float) -> bool:
-    """Wait for ``event`` at most ``timeout`` seconds; True if it was set.
-
-    ``asyncio.timeout`` rather than ``asyncio.wait_for``: on Python 3.11, ``wait_for`` can
-    swallow a cancellation that arrives as the event is set, and a task looping on it then
-    never ends (a session that cannot be torn down).
-    """
-    try:
-        async with asyncio.timeout(max(0.0, timeout)):
-            await event.wait()
-    except TimeoutError:
-        return False
-    return True
-
-
-def jittered(seconds: float, spread: float = 0.1) -> float:
-    """``seconds`` +- ``spread`` share, so thousands of agents do not tick in step."""
-    return seconds * random.uniform(1.0 - spread, 1.0 + spread)
-
-
-def channel_options(config: AgentConfig) -> list[tuple[str, Any]]:
-    options: list[tuple[str, Any]] = [
-        ("grpc.max_send_message_length", limits.MAX_MESSAGE_BYTES),
-        ("grpc.max_receive_message_length", limits.MAX_MESSAGE_BYTES),
-        ("grpc.keepalive_time_ms", KEEPALIVE_MS),
-        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
-        ("grpc.keepalive_permit_without_calls", 0),
-        ("grpc.http2.max_pings_without_data", 0),
-        # The runner reconnects with its own jittered backoff; gRPC must not also retry.
-        ("grpc.enable_retries", 0),
-    ]
-    if config.tls.server_name:
-        options.append(("grpc.ssl_target_name_override", config.tls.server_name))
-    return options
-
-
-def open_channel(config: AgentConfig, tls: TlsMaterial) -> grpc.aio.Channel:
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=tls.ca_pem,
-        private_key=tls.key_pem,
-        certificate_chain=tls.cert_pem,
-    )
-    return grpc.aio.secure_channel(config.hub, credentials, options=channel_options(config))
-
-
-def _error(code: grpc.StatusCode | None, details: str, config: AgentConfig) -> SyncError:
-    """The agent's error for a stream that ended with ``code``, saying what to do."""
-    name = code.name if code is not None else "UNKNOWN"
-    details = (details or "").strip() or "no details"
-    hub, center = config.hub, config.center_id
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return RefusedError(
-            f"the hub refused center {center}: {details}. Check with the hub operator that the "
-            f"center is registered and agent.crt was signed for it (iplat-hub center list)",
-            code=name,
-        )
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return RefusedError(
-            f"the hub did not accept this agent's certificate: {details}. Ask the hub operator "
-            "whether it was revoked or issued by another CA; then get agent.crt signed again",
-            code=name,
-        )
-    if code == grpc.StatusCode.INVALID_ARGUMENT:
-        return RefusedError(
-            f"the hub rejected data from this center: {details}. Fix the record named here in "
-            "its source; the agent retries and sends the corrected record",
-            code=name,
-        )
-    if code == grpc.StatusCode.UNAVAILABLE:
-        hint = "check that the hub runs and that outbound TCP to it is allowed"
-        lowered = details.lower()
-        if any(word in lowered for word in _TLS_WORDS):
-            hint = (
-                "the TLS handshake failed: check that ca.pem is the hub's current bundle, that "
-                "the hub's certificate names the host in `hub` (or set tls.server_name), and "
-                "that agent.crt was not revoked"
-            )
-        return SyncError(f"hub {hub} unavailable: {details}; {hint}", code=name)
-    return SyncError(f"sync stream with {hub} failed ({name}): {details}", code=name)
+__all__ = [
+    "IDLE_RECHECK_SECONDS",
+    "CertificateEvents",
+    "Session",
+    "Settings",
+    "channel_options",
+    "jittered",
+    "open_channel",
+    "stream_error",
+    "wait_event",
+]
 
 
 class CertificateEvents(Protocol):
@@ -211,6 +109,7 @@ class Session:
         *,
         drain_seconds: float = 5.0,
         certificates: CertificateEvents | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self._config = config
         self._certificates = certificates
@@ -230,10 +129,22 @@ class Session:
         self._inflight: deque[_Batch] = deque()
         self._progress = asyncio.Event()  # set on every Ack
         self._stopping = False
-        self._reconcile_due = False
-        self._reconcile_kick = asyncio.Event()
-        self._round = 0
-        self._round_open_since: float | None = None
+        self._reconcile = Reconciler(
+            state,
+            live,
+            self._send,
+            self._db,
+            lambda: self.settings,
+            lambda: len(self._inflight),
+            lambda: self._stopping,
+            wake,
+        )
+        # Routed requests: the daemon passes its Inbox (shared with its pump).
+        self._inbox = InboxLink(
+            inbox if inbox is not None else Inbox(config, state),
+            self._send,
+            lambda: self._stopping,
+        )
 
     # -- lifetime ---------------------------------------------------------------------
 
@@ -245,7 +156,7 @@ class Session:
             if await self._handshake_or_stop(stop):
                 await self._run_tasks(stop)
         except grpc.RpcError as exc:
-            raise _error(exc.code(), exc.details() or "", self._config) from None
+            raise stream_error(exc.code(), exc.details() or "", self._config) from None
         finally:
             self.channel = None
             if self._call is not None:
@@ -273,7 +184,8 @@ class Session:
             asyncio.create_task(self._receiver(), name="receiver"),
             asyncio.create_task(self._sender(), name="sender"),
             asyncio.create_task(self._heartbeats(), name="heartbeats"),
-            asyncio.create_task(self._reconciler(), name="reconciler"),
+            asyncio.create_task(self._reconcile.run(IDLE_RECHECK_SECONDS), name="reconciler"),
+            asyncio.create_task(self._inbox.run_answers(IDLE_RECHECK_SECONDS), name="answers"),
             asyncio.create_task(self._stopper(stop), name="stopper"),
         }
         try:
@@ -294,7 +206,7 @@ class Session:
     async def _finished_error(self) -> SyncError:
         code = await self._call.code()
         details = await self._call.details()
-        return _error(code, details or "stream finished", self._config)
+        return stream_error(code, details or "stream finished", self._config)
 
     async def _stopper(self, stop: asyncio.Event) -> None:
         """On shutdown: stop sending, give in-flight batches a moment to be acknowledged."""
@@ -356,51 +268,7 @@ class Session:
         welcome = response.welcome
         hwm = int(welcome.high_water_mark)
         self.settings = self.settings.merged(welcome.settings)
-        bound = await self._db(state.get_meta, K_HUB_BOUND)
-        if not bound and hwm > 0 and hwm <= last_assigned:
-            # A state file that never talked to this hub (reinstalled agent, lost state)
-            # can have numbered its changes below a hwm left by a previous life: those
-            # seqs are not ours, so acknowledging by them would drop unsent changes.
-            renumbered = await self._db(state.ensure_seq_above, hwm)
-            last_assigned = await self._db(state.last_assigned_seq)
-            self._reconcile_due = True
-            logs.event(
-                log,
-                "hub_knows_previous_state",
-                logging.WARNING,
-                hub_hwm=hwm,
-                renumbered=renumbered,
-                action="first contact of this state file with a hub that has data; reconciling",
-            )
-        if hwm > last_assigned:
-            # The hub committed seqs this state never assigned: our state file is younger
-            # than the hub's copy (lost or restored). Number ours above it and compare.
-            renumbered = await self._db(state.ensure_seq_above, hwm)
-            self._reconcile_due = True
-            logs.event(
-                log,
-                "hub_ahead_of_agent",
-                logging.WARNING,
-                hub_hwm=hwm,
-                last_assigned_seq=last_assigned,
-                renumbered=renumbered,
-                action="local state is newer than the hub's record of it; reconciling",
-            )
-        elif hwm < last_acked:
-            # The hub lost commits it once acknowledged (restored from a backup). Resending
-            # everything is not needed: a reconciliation finds exactly what it lacks.
-            self._reconcile_due = True
-            logs.event(
-                log,
-                "hub_lost_data",
-                logging.WARNING,
-                hub_hwm=hwm,
-                last_acked_seq=last_acked,
-                action="the hub was probably restored from a backup; reconciling now",
-            )
-        dropped = await self._db(state.ack, hwm)
-        if not bound:
-            await self._db(state.set_meta, K_HUB_BOUND, "1")
+        dropped, last_assigned = await self._reconcile.align(hwm, last_acked, last_assigned)
         self._sent_seq = hwm
         self.welcomed = True
         now = time.time()
@@ -434,7 +302,7 @@ class Session:
                 self._checked_pending, self._sent_seq, self.settings.max_batch_changes
             )
             if not changes:
-                self._reconcile_kick.set()
+                self._reconcile.kick.set()
                 await wait_event(self._wake, IDLE_RECHECK_SECONDS)
                 continue
             prev = self._sent_seq
@@ -484,7 +352,9 @@ class Session:
         handlers: dict[str, Callable[[Message], Awaitable[None]]] = {
             "ack": self._on_ack,
             "control": self._on_control,
-            "reconcile_buckets": self._on_buckets,
+            "reconcile_buckets": self._reconcile.on_buckets,
+            "delivery": self._inbox.on_delivery,
+            "answer_ack": self._inbox.on_answer_ack,
         }
         while True:
             response = await self._call.read()
@@ -532,8 +402,7 @@ class Session:
         action = control.WhichOneof("action")
         if action == "resync":
             logs.event(log, "resync_requested", reason=control.resync.reason)
-            self._reconcile_due = True
-            self._reconcile_kick.set()
+            self._reconcile.request()
         elif action == "settings":
             self.settings = self.settings.merged(control.settings)
             logs.event(log, "settings_changed", **asdict(self.settings))
@@ -550,45 +419,6 @@ class Session:
         else:
             # Only a request: the renewal runs beside the stream, never blocking the receiver.
             certificates.renew_requested(control.renew.reason)
-
-    async def _on_buckets(self, msg: Message) -> None:
-        if msg.round != self._round or self._round_open_since is None:
-            logs.event(log, "reconcile_stale_answer", logging.WARNING, round=msg.round)
-            return
-        hub_buckets = {
-            int(b.index): [(records.key_from_message(e.key), bytes(e.hash)) for e in b.entries]
-            for b in msg.buckets
-        }
-        try:
-            upserts, deletes = await self._db(
-                self._state.queue_repair, hub_buckets, limits.RECONCILE_BUCKETS
-            )
-        except ValueError as exc:
-            raise SyncError(
-                f"the hub's reconcile answer is invalid ({exc}); report this to the hub "
-                "operator with the agent and hub versions",
-                code="FAILED_PRECONDITION",
-            ) from None
-        report = pb.ReconcileReport(
-            round=msg.round,
-            buckets_differing=len(hub_buckets),
-            upserts_queued=upserts,
-            deletes_queued=deletes,
-        )
-        await self._send(pb.SyncRequest(reconcile_report=report))
-        self._round_open_since = None
-        summary = {
-            "at": time.time(),
-            "round": int(msg.round),
-            "buckets_differing": len(hub_buckets),
-            "upserts_queued": upserts,
-            "deletes_queued": deletes,
-        }
-        await self._live.update({K_LAST_RECONCILE: summary})
-        level = logging.WARNING if upserts or deletes else logging.INFO
-        logs.event(log, "reconcile_done", level, **summary)
-        if upserts or deletes:
-            self._wake.set()
 
     # -- heartbeats -------------------------------------------------------------------
 
@@ -617,42 +447,3 @@ class Session:
             sources=sources,
             quarantined_deletes=sum(h.deletes for h in state.holds()),
         )
-
-    # -- reconciliation ---------------------------------------------------------------
-
-    async def _reconciler(self) -> None:
-        next_at = time.monotonic() + jittered(self.settings.reconcile_seconds)
-        while True:
-            due = self._reconcile_due or time.monotonic() >= next_at
-            round_open = (
-                self._round_open_since is not None
-                and time.monotonic() - self._round_open_since < ROUND_TIMEOUT_SECONDS
-            )
-            if due and not round_open and not self._stopping and await self._outbox_empty():
-                await self._send_digest()
-                next_at = time.monotonic() + jittered(self.settings.reconcile_seconds)
-            self._reconcile_kick.clear()
-            wait = max(0.05, min(IDLE_RECHECK_SECONDS, next_at - time.monotonic()))
-            await wait_event(self._reconcile_kick, wait)
-
-    async def _outbox_empty(self) -> bool:
-        # Only compare once the hub committed all we have: otherwise every change still in
-        # the outbox would show up as a difference and be queued twice.
-        return not self._inflight and await self._db(self._state.backlog) == 0
-
-    async def _send_digest(self) -> None:
-        seq, digests = await self._db(self._state.digests_as_of, limits.RECONCILE_BUCKETS)
-        self._round += 1
-        self._round_open_since = time.monotonic()
-        self._reconcile_due = False
-        await self._send(
-            pb.SyncRequest(
-                reconcile_digest=pb.ReconcileDigest(
-                    round=self._round,
-                    bucket_count=limits.RECONCILE_BUCKETS,
-                    digests=records.pack_digests(digests),
-                    as_of_seq=seq,
-                )
-            )
-        )
-        logs.event(log, "reconcile_digest_sent", round=self._round, as_of_seq=seq)

@@ -9,6 +9,7 @@ Layout (every key is listed in ``agent.templates.default_config_text``)::
     log_level = "info"             # optional
     [tls]                          # optional: key, cert, ca, server_name
     [sync]                         # optional: see SyncConfig
+    [inbox]                        # optional: see agent.inbox.config
     [[sources]]                    # at least one
     name = "equipment"
     type = "csv"
@@ -32,6 +33,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import ConfigError
+from agent.inbox.config import InboxConfig, parse_inbox
 from agent.sources import fields
 from proto import codes, identity, limits
 
@@ -135,6 +137,8 @@ class AgentConfig:
     """debug, info, warning or error."""
     sync: SyncConfig = field(default_factory=SyncConfig)
     """Sync timing and safety settings."""
+    inbox: InboxConfig = field(default_factory=InboxConfig)
+    """Where requests the hub routes to this center go, and where answers come from."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -327,6 +331,8 @@ def _parse(path: Path, data: Mapping[str, Any]) -> AgentConfig:
         )
     s.done()
 
+    inbox = parse_inbox(top.table("inbox"), base, _sql_url)
+
     raw_sources = top.get("sources")
     if not isinstance(raw_sources, list) or not raw_sources:
         raise top.error(
@@ -360,6 +366,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> AgentConfig:
         log_level=log_level,
         tls=tls,
         sync=sync,
+        inbox=inbox,
         sources=tuple(sources),
     )
 

@@ -7,6 +7,9 @@
     ├── SourceError                a source could not be read at all (file missing, DB down);
     │                              the last good state is kept
     ├── StateError                 the local state database is unusable
+    ├── InboxError                 routed requests: an answer that cannot be sent as given
+    │                              (names the field and the fix), or an inbox folder/table
+    │                              that cannot be used; the state database keeps every item
     ├── PkiError                   key/certificate missing, expired or not matching
     │   ├── CertificateExpiredError    the certificate expired (center offline past its
     │   │                              renewal): only a new enrollment helps
@@ -38,6 +41,10 @@ class SourceError(AgentError):
 
 
 class StateError(AgentError):
+    pass
+
+
+class InboxError(AgentError):
     pass
 
 

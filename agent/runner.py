@@ -10,6 +10,9 @@ Two halves meet only in the state database and one wake-up event:
 - syncing: :class:`agent.client.Session` runs until the stream fails; this loop reconnects
   with jittered exponential backoff, and with the longest delay after a refusal (the
   operator has to fix something; hammering the hub will not).
+- routed requests: :func:`agent.inbox.inbox.run_pump` shows stored items in the inbox sink
+  and picks up staff's answers every ``[inbox] poll_seconds``, connected or not; the
+  session receives deliveries and sends answers through the same :class:`Inbox`.
 - certificates: :class:`agent.rotation.Rotator` renews the certificate over the connected
   session's channel (scheduled, or on ``Control.renew``) and stores trust-bundle updates;
   every session loads the key, certificate and bundle afresh, so a new pair is used from
@@ -39,6 +42,7 @@ from agent import logs
 from agent.client import Session, wait_event
 from agent.config import AgentConfig
 from agent.errors import AgentError, PkiError, RefusedError, SourceError, StateError, SyncError
+from agent.inbox.inbox import Inbox, run_pump
 from agent.pki import finish_interrupted_install, load_tls
 from agent.rotation import Rotator
 from agent.sources import build_sources
@@ -93,6 +97,7 @@ class Agent:
         self._poll_requests: dict[str, asyncio.Event] = {}
         self._last_problems: dict[str, tuple[int, str]] = {}
         self._session: Session | None = None
+        self._inbox: Inbox | None = None
         self.rotator = Rotator(config, self._session_channel)
 
     @property
@@ -148,6 +153,8 @@ class Agent:
         state = await asyncio.to_thread(AgentState, config.state_path, config.center_id)
         self._state = state
         self._live = live = LiveStatus(state)
+        # Routed requests: shown to staff and answers picked up whether connected or not.
+        self._inbox = inbox = Inbox(config, state)
         executors = {
             s.name: concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"source-{s.name}")
             for s in sources
@@ -185,6 +192,7 @@ class Agent:
                 self.request_poll(source.name)
             self._schedule_polls(scheduler, sources)
             self._watch(watcher, sources)
+            tasks.append(asyncio.create_task(run_pump(inbox, stop), name="inbox"))
             session_task = asyncio.create_task(self._session_loop(), name="session")
             tasks.append(session_task)
             tasks.append(asyncio.create_task(self.rotator.run(stop), name="rotation"))
@@ -214,6 +222,7 @@ class Agent:
             for source in sources:
                 source.close()
             await live.connection(STOPPED)
+            await asyncio.to_thread(inbox.close)
             await asyncio.to_thread(state.close)
             logs.event(log, "agent_stopped")
 
@@ -398,6 +407,7 @@ class Agent:
                     live,
                     drain_seconds=self._drain_seconds,
                     certificates=self.rotator,
+                    inbox=self._inbox,
                 )
                 await session.run(stop)
                 return

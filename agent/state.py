@@ -126,6 +126,10 @@ class AgentState:
                     conn.execute("ROLLBACK")
                 raise
 
+    def transaction(self, immediate: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        """One transaction for a module owning other tables of this file (``agent.inbox``)."""
+        return self._tx(immediate)
+
     def _read(self) -> AbstractContextManager[sqlite3.Connection]:
         # A deferred transaction: several statements see one snapshot, without the write lock.
         return self._tx(immediate=False)

@@ -8,9 +8,12 @@ writes, and FULL makes every commit durable before it returns.
 Format versions (stored in ``meta.format_version``):
 
 1. records, outbox, meta, source_health.
+2. inbox_items and answer_outbox: requests the hub routed to this center and the center's
+   answers (``agent.inbox``); meta ``inbox.*`` counters.
 
 A file of a newer version is refused (an older agent must not rewrite a layout it does not
-know); a future version bump adds its migration step to ``_MIGRATIONS``.
+know). Every version bump adds its step to ``_MIGRATIONS``; a new file is made by creating
+version 1 and running every step, so new and upgraded files cannot drift apart.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from agent.errors import StateError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 # Meta keys owned by AgentState; set_meta refuses them so a caller cannot corrupt them.
 K_FORMAT = "format_version"
@@ -32,8 +35,21 @@ K_LAST_ASSIGNED = "last_assigned_seq"
 K_LAST_ACKED = "last_acked_seq"
 K_HOLDS = "held_deletes"
 K_APPROVALS = "approved_deletes"
+# Owned by agent.inbox.store: the last delivery seq stored and the last answer seq assigned.
+K_DELIVERY_SEQ = "inbox.delivery_seq"
+K_ANSWER_SEQ = "inbox.answer_seq"
 RESERVED_META = frozenset(
-    {K_FORMAT, K_CENTER, K_CREATED, K_LAST_ASSIGNED, K_LAST_ACKED, K_HOLDS, K_APPROVALS}
+    {
+        K_FORMAT,
+        K_CENTER,
+        K_CREATED,
+        K_LAST_ASSIGNED,
+        K_LAST_ACKED,
+        K_HOLDS,
+        K_APPROVALS,
+        K_DELIVERY_SEQ,
+        K_ANSWER_SEQ,
+    }
 )
 
 _SCHEMA_V1 = """
@@ -75,8 +91,72 @@ CREATE TABLE source_health (
 ) WITHOUT ROWID;
 """
 
+_SCHEMA_V2 = """
+-- Routed requests, keyed by item_id: a delivery the hub repeats finds its row and changes
+-- nothing. payload is the serialized pb.WorkItem. revision counts every change the sink
+-- must show (arrival, withdrawal, answer, the hub's verdict). handed_over = 1 once the sink
+-- shows this revision, so a crash before the sink write is repaired at the next start.
+CREATE TABLE inbox_items (
+    item_id TEXT PRIMARY KEY,
+    delivery_seq INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    received_at REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('new', 'answered', 'withdrawn')),
+    withdrawn_reason TEXT NOT NULL DEFAULT '',
+    revision INTEGER NOT NULL DEFAULT 1,
+    handed_over INTEGER NOT NULL DEFAULT 0 CHECK (handed_over IN (0, 1)),
+    answer_seq INTEGER,
+    answer_kind TEXT NOT NULL DEFAULT '',
+    answer_start INTEGER,
+    answer_end INTEGER,
+    answer_reason TEXT NOT NULL DEFAULT '',
+    answer_message TEXT NOT NULL DEFAULT '',
+    answered_by TEXT NOT NULL DEFAULT '',
+    answered_at REAL,
+    hub_outcome TEXT NOT NULL DEFAULT '',
+    hub_message TEXT NOT NULL DEFAULT '',
+    hub_state TEXT NOT NULL DEFAULT ''
+) WITHOUT ROWID;
+CREATE INDEX inbox_items_not_handed_over ON inbox_items (item_id) WHERE handed_over = 0;
+CREATE INDEX inbox_items_by_state ON inbox_items (state, received_at);
+
+-- The center's answers, kept until the hub's AnswerAck (and afterwards, for the record).
+-- origin names where an answer came from (an answer file's name and content hash, an SQL
+-- row's answer). UNIQUE makes picking the same answer up twice (a crash between queueing
+-- it and moving its file) a no-op. payload is the serialized pb.ItemAnswer.
+CREATE TABLE answer_outbox (
+    answer_seq INTEGER PRIMARY KEY,
+    item_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    origin TEXT UNIQUE,
+    created_at REAL NOT NULL,
+    acked_at REAL,
+    outcome TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX answer_outbox_unacked ON answer_outbox (answer_seq) WHERE acked_at IS NULL;
+CREATE INDEX answer_outbox_by_item ON answer_outbox (item_id);
+"""
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    # Statement by statement: executescript() would COMMIT the open transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _to_v2(conn: sqlite3.Connection) -> None:
+    _execute_script(conn, _SCHEMA_V2)
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, '0') ON CONFLICT (key) DO NOTHING",
+        [(K_DELIVERY_SEQ,), (K_ANSWER_SEQ,)],
+    )
+
+
 # from_version -> step that upgrades the schema to from_version + 1 (inside the open transaction).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _to_v2}
 
 
 def unusable(path: Path, exc: BaseException) -> StateError:
@@ -156,9 +236,9 @@ def _check_or_create(conn: sqlite3.Connection, path: Path, center_id: str, may_w
 
 
 def _create(conn: sqlite3.Connection, center_id: str) -> None:
-    for statement in _SCHEMA_V1.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+    _execute_script(conn, _SCHEMA_V1)
+    for version in range(1, FORMAT_VERSION):
+        _MIGRATIONS[version](conn)
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?)",
         [

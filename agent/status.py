@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.config import AgentConfig
 from agent.errors import StateError
+from agent.inbox.store import InboxStore
 from agent.state import AgentState
 from proto import timeconv
 
@@ -111,6 +112,12 @@ class StatusReport:
     last_reconcile: dict[str, Any] | None
     sources: tuple[SourceStatus, ...]
     approve_command: str
+    requests_waiting: int = 0
+    """Routed requests waiting for the center's answer."""
+    answers_unacked: int = 0
+    """Answers the hub has not acknowledged yet."""
+    answers_rejected: int = 0
+    """Requests whose latest answer the hub rejected (see ``iplat-agent requests list``)."""
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -152,6 +159,13 @@ def _pid_alive(pid: int | None) -> bool:
     return True
 
 
+def daemon_running(state: AgentState) -> bool:
+    """A daemon for this state file is alive (for CLI commands that rely on it to act)."""
+    raw = state.get_meta(K_PID)
+    pid = int(raw) if raw and raw.isdigit() else None
+    return _pid_alive(pid) and (state.get_meta(K_CONN) or STOPPED) != STOPPED
+
+
 def read_status(config: AgentConfig) -> StatusReport:
     """Read the status from the state database; StateError if the agent never ran."""
     if not config.state_path.exists():
@@ -173,6 +187,7 @@ def report_from_state(config: AgentConfig, state: AgentState) -> StatusReport:
     connection = (meta(K_CONN) or STOPPED) if running else STOPPED
     hwm = meta(K_HUB_HWM)
     reconcile = meta(K_LAST_RECONCILE)
+    inbox = InboxStore(state).counts()
     return StatusReport(
         center_id=config.center_id,
         hub=config.hub,
@@ -205,6 +220,9 @@ def report_from_state(config: AgentConfig, state: AgentState) -> StatusReport:
             for row in state.source_health()
         ),
         approve_command=f"iplat-agent approve-deletes --config {config.path}",
+        requests_waiting=inbox.waiting,
+        answers_unacked=inbox.unacked,
+        answers_rejected=inbox.rejected,
     )
 
 
@@ -269,6 +287,12 @@ def format_status(report: StatusReport, now: float | None = None) -> str:
             f"{r.get('upserts_queued', 0)} upsert(s) and {r.get('deletes_queued', 0)} "
             "deletion(s) queued"
         )
+    rejected = f", {report.answers_rejected} REJECTED by the hub" if report.answers_rejected else ""
+    lines.append(
+        f"requests     {report.requests_waiting} waiting for an answer, "
+        f"{report.answers_unacked} answer(s) not yet acknowledged{rejected} "
+        "(iplat-agent requests list)"
+    )
     lines.append("sources")
     if not report.sources:
         lines.append("  (not polled yet)")

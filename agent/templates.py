@@ -46,6 +46,15 @@ hub = {hub}               # HOST:PORT of the i-Platform hub
 # backoff_initial_seconds = 0.5
 # backoff_max_seconds = 30.0
 
+# Requests the hub routes to this center (one-stop service). Answer them with
+# 'iplat-agent requests', or as the chosen inbox describes.
+# [inbox]
+# kind = "folder"           # "folder": JSON files; "sql": a table; "none": CLI only
+# path = "inbox"            # folder: items/ and answers/ (default: next to state.db)
+# url = "postgresql+psycopg://user:PASSWORD@db-host/booking"   # sql only
+# table = "iplat_requests"  # sql only: created when missing
+# poll_seconds = 2.0        # how often answers are picked up
+
 # Equipment list: one row per piece of equipment. Columns: see the README
 # (id,name_ko,name_en,category,status are required). Extra columns are ignored.
 [[sources]]

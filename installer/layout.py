@@ -13,6 +13,7 @@
     STATE_DIR/                 /var/lib/iplatform-agent  (the only dir the service writes)
       state.db                 records and outbox
       tls/agent.key (0600), tls/agent.crt, tls/ca.pem
+      inbox/                   routed requests for the center's staff ([inbox] kind = "folder")
       agent.pid, agent.log     with --service none
     UNIT_DIR/iplatform-agent.service   with --service systemd
 
@@ -44,7 +45,15 @@ TLS_FILES = ("agent.key", "agent.crt", "ca.pem")
 # Files an agent writes into STATE_DIR by itself; a STATE_DIR holding only these is the
 # state of an earlier install (kept by `uninstall --keep-state`) and may be taken over.
 KEPT_NAME = "kept-install.json"
-STATE_NAMES = ("state.db", "state.db-wal", "state.db-shm", "state.db-journal", "tls", KEPT_NAME)
+STATE_NAMES = (
+    "state.db",
+    "state.db-wal",
+    "state.db-shm",
+    "state.db-journal",
+    "tls",
+    "inbox",
+    KEPT_NAME,
+)
 RUN_NAMES = ("agent.pid", "agent.log")
 
 
