@@ -9,13 +9,14 @@ is closed until someone adds it here.
 Why a caller may have no identity: enrollment is served on the same port as Sync, so a
 center's firewall needs one outbound rule, as SPIRE serves node attestation beside its
 SVID API. The TLS handshake still verifies every certificate presented (expired and
-foreign-CA certificates fail it), but a caller that has not enrolled yet presents the
-public bootstrap certificate (:mod:`proto.bootstrap`; grpcio cannot make client
-certificates optional, see :mod:`hub.tls`) and is :data:`ANONYMOUS` here: it may call
-Enroll and health, and gets UNAUTHENTICATED "this method needs a client certificate" for
-everything else. Because the bootstrap key is public, every other certificate is checked
-here to be issued directly by one of the hub's CAs; the handshake alone is not trusted
-with that.
+foreign-CA certificates fail it), but a caller that has not enrolled yet presents a
+bootstrap certificate (:mod:`proto.bootstrap`; grpcio cannot make client certificates
+optional, see :mod:`hub.tls`). Every certificate issued by a bootstrap CA is
+:data:`ANONYMOUS` here, whatever identity it names: it may call Enroll and health, and gets
+UNAUTHENTICATED "this method needs a client certificate" for everything else. Because
+anyone can derive a bootstrap CA's key from the hub CA's public certificate, every other
+certificate is checked here to be issued directly by one of the hub's CAs; the handshake
+alone is not trusted with that.
 
 Revocation is checked on every call too (:mod:`hub.revocation`), not only at the
 handshake: an evicted center's certificate stays cryptographically valid until it expires.
@@ -53,21 +54,50 @@ GET_FREE_BUSY = "/iplatform.v1.AvailabilityService/GetFreeBusy"
 ENROLL = "/iplatform.v1.EnrollmentService/Enroll"
 RENEW = "/iplatform.v1.CertificateService/RenewCertificate"
 GET_TRUST_BUNDLE = "/iplatform.v1.CertificateService/GetTrustBundle"
+_ROUTING_SERVICE = "/iplatform.v1.RoutingService/"
+PREVIEW_REQUEST = _ROUTING_SERVICE + "PreviewRequest"
+SUBMIT_REQUEST = _ROUTING_SERVICE + "SubmitRequest"
+GET_REQUEST = _ROUTING_SERVICE + "GetRequest"
+LIST_REQUESTS = _ROUTING_SERVICE + "ListRequests"
+RESPOND_TO_PROPOSAL = _ROUTING_SERVICE + "RespondToProposal"
+CANCEL_REQUEST = _ROUTING_SERVICE + "CancelRequest"
+REASSIGN_ITEM = _ROUTING_SERVICE + "ReassignItem"
+LIST_DEMAND_SIGNALS = _ROUTING_SERVICE + "ListDemandSignals"
+LIST_TECHNOLOGY_AREAS = _ROUTING_SERVICE + "ListTechnologyAreas"
 
 ANONYMOUS = "anonymous"
-"""The role of callers presenting the bootstrap certificate (no identity yet)."""
+"""The role of callers presenting a bootstrap certificate (no identity yet)."""
 
 _CERTIFICATES = frozenset({RENEW, GET_TRUST_BUNDLE})
 # Free-slot search and free/busy (read-only, like the view).
 _AVAILABILITY = frozenset({SEARCH, GET_FREE_BUSY})
+# One-stop requests: portals submit and follow their own (the service filters by caller);
+# moving an item to another center is an operator's decision.
+_PORTAL_ROUTING = frozenset(
+    {
+        PREVIEW_REQUEST,
+        SUBMIT_REQUEST,
+        GET_REQUEST,
+        LIST_REQUESTS,
+        RESPOND_TO_PROPOSAL,
+        CANCEL_REQUEST,
+        LIST_DEMAND_SIGNALS,
+        LIST_TECHNOLOGY_AREAS,
+    }
+)
+_ROUTING = _PORTAL_ROUTING | {REASSIGN_ITEM}
 
 ALLOWED: Mapping[str, frozenset[str]] = {
     # Agents push their own center's data and keep their own certificate fresh.
     "center": frozenset({SYNC}) | _CERTIFICATES,
-    # Portals read the national view and follow its change feed (read-only).
-    "portal": frozenset({GET_NATIONAL_VIEW, WATCH}) | _AVAILABILITY | _CERTIFICATES,
-    # Operators read them too; admin RPCs will be added here.
-    "operator": frozenset({GET_NATIONAL_VIEW, WATCH}) | _AVAILABILITY | _CERTIFICATES,
+    # Portals read the national view and follow its change feed (read-only), and submit
+    # and follow one-stop requests.
+    "portal": frozenset({GET_NATIONAL_VIEW, WATCH})
+    | _AVAILABILITY
+    | _CERTIFICATES
+    | _PORTAL_ROUTING,
+    # Operators read them too, and may reassign routed items.
+    "operator": frozenset({GET_NATIONAL_VIEW, WATCH}) | _AVAILABILITY | _CERTIFICATES | _ROUTING,
     # No identity yet: the one-time token in the request is the credential.
     ANONYMOUS: frozenset({ENROLL}),
 }
@@ -128,8 +158,9 @@ def _identity(cert: x509.Certificate, trust_domain: str) -> ident.Identity:
 def peer_identity(context: grpc.aio.ServicerContext[Any, Any], trust_domain: str) -> ident.Identity:
     """The caller's identity from its verified client certificate.
 
-    Raises :class:`Unauthenticated` when there is no certificate (or only the bootstrap
-    one), no single SPIFFE URI SAN, or the identity belongs to another trust domain.
+    Raises :class:`Unauthenticated` when there is no certificate, no single SPIFFE URI
+    SAN, or the identity belongs to another trust domain. It does not check the issuer:
+    behind :class:`AuthInterceptor`, a bootstrap caller never reaches a method using it.
     """
     cert = peer_certificate(context)
     if cert is None:
@@ -150,29 +181,36 @@ class Authenticator:
         self._tls = tls
         self.revocations = revocations
         # Issuer checks are ECDSA verifications; agents reconnect with the same certificate.
-        self._issuer_ok: dict[tuple[int, bytes], bool] = {}
+        self._issuers: dict[tuple[int, bytes], str | None] = {}
 
-    def _issued_by_hub(self, cert: x509.Certificate, der: bytes) -> bool:
+    def _issuer(self, cert: x509.Certificate, der: bytes) -> str | None:
+        """Who issued ``cert``: "hub" (a hub CA), "bootstrap" (a bootstrap CA) or None."""
         if self._tls is None:
-            return True
+            return "hub"
         key = (self._tls.generation, der)
-        ok = self._issuer_ok.get(key)
-        if ok is None:
-            ok = any(issued_by(cert, ca) for ca in self._tls.material.cas)
-            if len(self._issuer_ok) >= 4096:
-                self._issuer_ok.clear()
-            self._issuer_ok[key] = ok
-        return ok
+        if key in self._issuers:
+            return self._issuers[key]
+        cas = self._tls.material.cas
+        found: str | None = None
+        if bootstrap.is_bootstrap_issued(cert, cas):
+            found = "bootstrap"
+        elif any(issued_by(cert, ca) for ca in cas):
+            found = "hub"
+        if len(self._issuers) >= 4096:
+            self._issuers.clear()
+        self._issuers[key] = found
+        return found
 
     def caller(self, context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
         """Raises :class:`Unauthenticated`."""
         cert = peer_certificate(context)
         if cert is None:
             raise Unauthenticated("no client certificate")
-        der = cert.public_bytes(Encoding.DER)
-        if der == bootstrap.CERT_DER:
+        issuer = self._issuer(cert, cert.public_bytes(Encoding.DER))
+        if issuer == "bootstrap":
+            # Whatever it names: a bootstrap CA's key is public (proto.bootstrap).
             return Caller(ANONYMOUS, None)
-        if not self._issued_by_hub(cert, der):
+        if issuer != "hub":
             raise Unauthenticated(
                 "client certificate was not issued by a CA this hub trusts now (retired CA?); "
                 "renew or enroll again"

@@ -4,7 +4,8 @@ A thin layer over :mod:`hub.availability`: requests become a validated
 :class:`~hub.availability.SearchQuery` (a :class:`~hub.availability.QueryError` becomes
 INVALID_ARGUMENT naming the field), the engine runs on the store's worker threads, and
 answers become messages. Callers are checked by :mod:`hub.auth` (portal and operator
-roles).
+roles). A search that finds nothing free is counted as demand for the upgrade program
+(:mod:`hub.routing.search_demand`), in the background.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from hub.availability import (
 )
 from hub.availability.query import DEFAULT_LIMIT, DEFAULT_SLOTS, DEFAULT_TIME_ZONE
 from hub.errors import StoreError
+from hub.routing import search_demand
 from proto import codes, timeconv
 
 if TYPE_CHECKING:
+    from hub.routing.router import Router
     from hub.server import StoreAccess
 
 log = logging.getLogger("hub.availability")
@@ -167,11 +170,17 @@ class AvailabilityService(availability_pb2_grpc.AvailabilityServiceServicer):  #
     """Servicer of iplatform.v1.AvailabilityService (callers are checked by hub.auth)."""
 
     def __init__(
-        self, access: StoreAccess, stale_after_seconds: int, clock: Callable[[], float] = time.time
+        self,
+        access: StoreAccess,
+        stale_after_seconds: int,
+        clock: Callable[[], float] = time.time,
+        router: Router | None = None,
     ) -> None:
         self._access = access
         self._stale_after = stale_after_seconds
         self._clock = clock
+        self._router = router
+        """Counts searches that found nothing free as demand (None: not counted)."""
 
     async def _unavailable(self, context: Any, exc: StoreError) -> None:
         logs.event(log, "store_error", logging.ERROR, error=str(exc))
@@ -191,6 +200,7 @@ class AvailabilityService(availability_pb2_grpc.AvailabilityServiceServicer):  #
             )
         except StoreError as exc:
             await self._unavailable(context, exc)
+        search_demand.note_search(self._router, answer, query.category, query.offset)
         return search_response(answer)
 
     async def GetFreeBusy(self, request: Any, context: Any) -> Any:

@@ -1,5 +1,6 @@
 """``iplat-hub``: init, serve, view; center, token, client, ca and apikey commands live in
-``cli_centers``, ``cli_access``, ``cli_ca`` and ``cli_apikeys``.
+``cli_centers``, ``cli_access``, ``cli_ca`` and ``cli_apikeys``; requests, demand and guide
+in ``cli_requests``.
 
 Commands raise :class:`~hub.errors.HubError`; only :func:`main` prints errors, and it
 exits with the error's ``exit_code`` (2 for usage and configuration mistakes).
@@ -23,6 +24,7 @@ from hub import (
     cli_ca,
     cli_centers,
     cli_common,
+    cli_requests,
     cli_search,
     cli_status,
     logs,
@@ -166,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_search.add_parsers(sub)
     cli_apikeys.add_parsers(sub)
     cli_status.add_parsers(sub)
+    cli_requests.add_parsers(sub)
 
     sp = sub.add_parser(
         "serve",

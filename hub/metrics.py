@@ -8,7 +8,10 @@ process; nothing is registered in prometheus_client's global registry):
   ``industry`` (plus ``source``, ``state``, ``severity`` or ``agent_version`` where named
   below), never record ids, so the series count is bounded by the number of centers;
 - hub-wide counters of this process (:class:`SyncMetrics`), fed by the Sync service and
-  the store access; they restart at zero with the process, as Prometheus expects.
+  the store access; they restart at zero with the process, as Prometheus expects;
+- one-stop routing read from the database (:class:`RoutingSnapshot`): items per state
+  (label ``state``, one of the seven item states) and open items per center (the
+  center labels), so an item stuck at a center shows next to its other health.
 
 Names are stable (``tests/hub/test_metrics_names.py`` holds the golden list): dashboards
 and alert rules (``deploy/prometheus/alerts.yml``) depend on them.
@@ -16,7 +19,8 @@ and alert rules (``deploy/prometheus/alerts.yml``) depend on them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -25,6 +29,7 @@ from prometheus_client.registry import Collector
 
 from hub.health import STATES, CenterHealth, FleetReport
 from hub.health.problems import SEVERITIES
+from hub.routing.model import ITEM_STATES
 
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 BATCH_RESULTS = ("applied", "rewind", "rejected")
@@ -84,6 +89,16 @@ class SyncMetrics:
         self.store_errors.inc()
 
 
+@dataclass(frozen=True)
+class RoutingSnapshot:
+    """One-stop routing as /metrics shows it, read when the page is scraped."""
+
+    items: Mapping[str, int] = field(default_factory=dict)
+    """Items per state (missing states are 0)."""
+    open_by_center: Mapping[str, int] = field(default_factory=dict)
+    """Items routed or delivered to each center, waiting for its answer."""
+
+
 def _gauge(name: str, doc: str, extra: tuple[str, ...] = ()) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=[*CENTER_LABELS, *extra])
 
@@ -96,8 +111,10 @@ class FleetCollector(Collector):
         report: Callable[[], FleetReport | None],
         streams: Callable[[], int],
         version: str,
+        routing: Callable[[], RoutingSnapshot | None] = lambda: None,
     ) -> None:
         self._report = report
+        self._routing = routing
         self._streams = streams
         self._version = version
 
@@ -120,7 +137,26 @@ class FleetCollector(Collector):
                 "When the center health below was read from the database.",
                 value=report.now,
             )
+        routing = self._routing() or RoutingSnapshot()
+        items = GaugeMetricFamily(
+            "iplat_routing_items",
+            "One-stop request items by state (routed and delivered wait for a center, "
+            "proposed for the company).",
+            labels=["state"],
+        )
+        for state in ITEM_STATES:
+            items.add_metric([state], routing.items.get(state, 0))
+        yield items
         yield from _center_metrics(centers, report.now if report is not None else 0)
+        open_items = _gauge(
+            "iplat_center_open_items",
+            "Request items routed or delivered to the center, waiting for its answer.",
+        )
+        for c in centers:
+            open_items.add_metric(
+                [c.id, c.status.center.industry], routing.open_by_center.get(c.id, 0)
+            )
+        yield open_items
 
 
 def _center_metrics(centers: tuple[CenterHealth, ...], now: int) -> Iterator[Metric]:
@@ -236,11 +272,16 @@ class HubMetrics:
         self.registry = CollectorRegistry(auto_describe=False)
         self.sync = SyncMetrics(self.registry)
         self._latest: FleetReport | None = None
-        self.registry.register(FleetCollector(lambda: self._latest, streams, version))
+        self._routing: RoutingSnapshot | None = None
+        self.registry.register(
+            FleetCollector(lambda: self._latest, streams, version, lambda: self._routing)
+        )
 
-    def render(self, report: FleetReport | None) -> bytes:
-        """The text exposition format, with ``report`` as the per-center part."""
+    def render(self, report: FleetReport | None, routing: RoutingSnapshot | None = None) -> bytes:
+        """The text exposition format, with ``report`` as the per-center part and
+        ``routing`` as the routing part (None: every count 0)."""
         self._latest = report
+        self._routing = routing
         return prometheus_client.generate_latest(self.registry)
 
 

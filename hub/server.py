@@ -4,7 +4,7 @@ One port serves everything: Sync, View, Feed, certificate renewal, and enrollmen
 callers that have no certificate yet. The portal-facing HTTP/JSON API (:mod:`hub.http`,
 ``[http] listen``) runs in the same event loop, beside it, sharing the store threads and
 the feed follower (:mod:`hub.feed`). Every peer must present a certificate chaining to
-``pki/bundle.pem`` or the public bootstrap certificate (:mod:`hub.tls` says why); the
+``pki/bundle.pem`` or to a bootstrap CA derived from one of its CAs (:mod:`hub.tls`); the
 TLS handshake fails otherwise, and :mod:`hub.auth` then decides per method, checking
 revocation on every call. TLS material is reloaded without a restart and evictions made
 by other processes are followed within a poll interval (:mod:`hub.maintenance`).
@@ -32,14 +32,21 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from iplatform.v1 import availability_pb2, feed_pb2, identity_pb2, sync_pb2, view_pb2
+from iplatform.v1 import (
+    availability_pb2,
+    feed_pb2,
+    identity_pb2,
+    routing_pb2,
+    sync_pb2,
+    view_pb2,
+)
 
 from hub import auth, logs
 from hub.availability_service import AvailabilityService
 from hub.cert_service import CertificateService
 from hub.config import HubConfig, parse_listen
 from hub.enroll_service import EnrollmentService
-from hub.errors import ServeError, StoreError
+from hub.errors import ConfigError, ServeError, StoreError
 from hub.feed import FeedFollower
 from hub.feed_service import FeedService
 from hub.health.fleet import FleetHealth
@@ -48,6 +55,11 @@ from hub.metrics import HubMetrics, package_version
 from hub.pki import write_atomic
 from hub.ratelimit import FailureLimiter
 from hub.revocation import Revocations
+from hub.routing.dispatch import Dispatcher
+from hub.routing.guide import GuideError
+from hub.routing.requests import Requests
+from hub.routing.router import Router
+from hub.routing_service import RoutingService
 from hub.store import Store
 from hub.sync_service import SyncService
 from hub.tls import ServerTls
@@ -64,6 +76,7 @@ SERVICE_NAMES = (
     feed_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["EnrollmentService"].full_name,
     identity_pb2.DESCRIPTOR.services_by_name["CertificateService"].full_name,
+    routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name,
 )
 
 
@@ -151,11 +164,21 @@ class HubServer:
         self.metrics = HubMetrics(self._stream_count, package_version())
         self.tls: ServerTls | None = None
         self.maintenance: Maintenance | None = None
+        # One-stop routing (hub.routing): requests, deliveries on the streams, the sweeper.
+        self.router: Router | None = None
+        self.dispatcher: Dispatcher | None = None
+        self._sweeper_task: asyncio.Task[None] | None = None
+        self._sweeper_stop = asyncio.Event()
 
     async def start(self) -> str:
         """Open the store, bind, start serving; return the bound ``HOST:PORT``."""
         cfg = self.config
         host, port = parse_listen(self._listen)
+        try:
+            # Checked when the config loaded; read again here, before anything is opened.
+            guide = await asyncio.to_thread(cfg.routing.load_guide)
+        except GuideError as exc:
+            raise ConfigError(f"{exc}; fix the file or [routing] guide in hub.toml") from None
         self.tls = tls = ServerTls(cfg.pki_paths)
         creds = tls.credentials()
         if self._store is None:
@@ -176,12 +199,20 @@ class HubServer:
             access, self.sync, tls, revocations, cfg.server.reload_poll_seconds, self._clock
         )
         self.sync.on_session_start = self.maintenance.on_session_start
+        requests = Requests(
+            self._store, guide, cfg.routing, cfg.sync.stale_after_seconds, self._clock
+        )
+        self.router = router = Router(requests, access)
+        self.dispatcher = Dispatcher(router, cfg.routing.delivery_poll_seconds)
+        router.notify = self.dispatcher.wake
+        self.sync.dispatcher = self.dispatcher
         grpc_services.add_SyncServiceServicer_to_server(self.sync, server)
         grpc_services.add_ViewServiceServicer_to_server(
             ViewService(access, cfg.sync.stale_after_seconds, self._clock), server
         )
         grpc_services.add_AvailabilityServiceServicer_to_server(
-            AvailabilityService(access, cfg.sync.stale_after_seconds, self._clock), server
+            AvailabilityService(access, cfg.sync.stale_after_seconds, self._clock, router=router),
+            server,
         )
         self.feed = feed = FeedFollower(access, cfg.feed, cfg.sync.stale_after_seconds, self._clock)
         await feed.start()
@@ -195,6 +226,9 @@ class HubServer:
         )
         grpc_services.add_CertificateServiceServicer_to_server(
             CertificateService(access, cfg, tls, self._clock), server
+        )
+        grpc_services.add_RoutingServiceServicer_to_server(
+            RoutingService(router, cfg.trust_domain), server
         )
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
@@ -228,6 +262,7 @@ class HubServer:
         await server.start()
         self._server = server
         self._maintenance_task = asyncio.create_task(self.maintenance.run())
+        self._sweeper_task = asyncio.create_task(router.run_sweeper(self._sweeper_stop))
         self.address = _address(host, bound)
         write_atomic(
             cfg.serve_info_path,
@@ -259,6 +294,7 @@ class HubServer:
                 self.config,
                 self._clock,
                 ops=OpsContext(FleetHealth(access, self.config, self._clock), self.metrics),
+                router=self.router,
             ),
             self._http_listen,
             self.config.server.shutdown_grace_seconds,
@@ -307,6 +343,11 @@ class HubServer:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # The sweeper finishes the sweep in progress (its transactions are short).
+        self._sweeper_stop.set()
+        sweeper, self._sweeper_task = self._sweeper_task, None
+        if sweeper is not None:
+            await sweeper
         # Feed streams (Watch and SSE) end when the follower closes: they would otherwise
         # hold the graceful shutdown for its whole grace period.
         feed, self.feed = self.feed, None
@@ -326,6 +367,8 @@ class HubServer:
             await server.stop(grace)
             self._remove_serve_info()
             logs.event(log, "stopped")
+        if self.dispatcher is not None:
+            await self.dispatcher.close()
         await self._close_store()
         self._stopped.set()
 

@@ -26,6 +26,7 @@ from hub.http import (
     routes_feed,
     routes_ical,
     routes_ops,
+    routes_requests,
     routes_search,
 )
 from hub.http.context import CONTEXT, ApiContext, context
@@ -59,13 +60,13 @@ def _openapi_handler(document: bytes) -> Any:
 
 
 def build_app(ctx: ApiContext) -> web.Application:
-    # Every route is a GET; the body limit is checked from Content-Length by the middleware,
-    # this is aiohttp's own backstop for bodies that are read anyway.
+    # The body limit is checked from Content-Length by the middleware; this is aiohttp's own
+    # backstop for bodies sent without one (chunked), read by the POST routes.
     app = web.Application(
         middlewares=MIDDLEWARES, client_max_size=max(ctx.config.http.max_body_bytes, 1024)
     )
     app[CONTEXT] = ctx
-    for module in (routes_centers, routes_search, routes_feed, routes_ical):
+    for module in (routes_centers, routes_search, routes_feed, routes_ical, routes_requests):
         app.add_routes(module.routes)
     # Operator health: /metrics, the dashboard (/ops/) and its JSON (hub.http.routes_ops).
     app.add_routes(routes_ops.routes)

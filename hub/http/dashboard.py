@@ -3,7 +3,7 @@
 ::
 
     GET /ops/                       fleet overview: states by industry, sortable center table,
-                                    every problem with what to do, the routing queue (later)
+                                    every problem with what to do, the routing queue
     GET /ops/centers/{center_id}    one center: facts, problems, sources, recent sync history
     GET /ops/static/{ops.css,ops.js}
 
@@ -23,11 +23,11 @@ from typing import Any
 from aiohttp import web
 
 from hub.health.problems import Text
+from hub.http import dashboard_routing
 from hub.http.context import context
 from hub.http.dashboard_html import (
     COLUMNS,
     HISTORY_COLUMNS,
-    ROUTING_PLACEHOLDER,
     SOURCE_COLUMNS,
     ProblemView,
     both,
@@ -161,6 +161,8 @@ async def overview(request: web.Request) -> web.Response:
     if refused is not None:
         return refused
     report = await ops_context(request).fleet.report()
+    ctx = context(request)
+    routing = await dashboard_routing.queue_json(ctx.router, ctx.access, report.now)
     rows = "".join(center_row(c, report.now) for c in report.centers)
     problems = [(c.id, p) for c in report.centers for p in c.problems][:200]
     sort_hint = tr("(worst first; click a column to sort)", "(심각한 순; 열 제목을 눌러 정렬)")
@@ -184,7 +186,7 @@ async def overview(request: web.Request) -> web.Response:
 </section>
 <section id="routing">
   <h2>{tr("Routing queue", "요청 배정 대기열")}</h2>
-  <div class="placeholder">{both(ROUTING_PLACEHOLDER)}</div>
+  {dashboard_routing.panel(routing)}
 </section>"""
     data = {
         "page": "fleet",

@@ -55,12 +55,16 @@ COLUMNS: tuple[tuple[str, Text, str], ...] = (
 )
 
 
-ROUTING_PLACEHOLDER = Text(
-    "One-stop request routing arrives in a later release; its queue (requests waiting for a "
-    "center's answer, re-routed items, deadlines) will show here.",
-    "원스톱 요청 배정 기능은 이후 릴리스에서 제공됩니다. 그때 센터 응답을 기다리는 요청, "
-    "재배정된 항목, 마감 시한이 여기에 표시됩니다.",
-)
+ITEM_STATE_NAMES: dict[str, Text] = {
+    "routed": Text("routed", "배정됨"),
+    "delivered": Text("delivered", "전달됨"),
+    "accepted": Text("accepted", "수락"),
+    "proposed": Text("time proposed", "시간 제안"),
+    "declined": Text("declined", "거절"),
+    "expired": Text("expired", "기한 초과"),
+    "withdrawn": Text("withdrawn", "회수"),
+}
+"""One-stop request items (the routing queue, :mod:`hub.http.dashboard_routing`)."""
 
 
 def esc(value: object) -> str:
@@ -288,6 +292,7 @@ def strings_for_script() -> str:
             "states": {k: [v.en, v.ko] for k, v in STATE_NAMES.items()},
             "industries": {k: [v.en, v.ko] for k, v in INDUSTRIES.items()},
             "events": {k: [v.en, v.ko] for k, v in EVENT_NAMES.items()},
+            "items": {k: [v.en, v.ko] for k, v in ITEM_STATE_NAMES.items()},
         },
         ensure_ascii=False,
     )

@@ -51,8 +51,10 @@ _AUTH_ATTR = "_iplat_auth"
 OPEN, HEADER, HEADER_OR_QUERY = "open", "header", "header-or-query"
 API_KEY = web.RequestKey("iplat_api_key", ApiKeyInfo)
 
-ALLOWED_METHODS = "GET, HEAD, OPTIONS"
-ALLOWED_HEADERS = "Authorization, X-API-Key, Last-Event-ID, Accept, Cache-Control, Content-Type"
+ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS"
+ALLOWED_HEADERS = (
+    "Authorization, X-API-Key, Last-Event-ID, Accept, Cache-Control, Content-Type, Idempotency-Key"
+)
 PREFLIGHT_MAX_AGE = "600"
 
 
@@ -141,7 +143,12 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> Proble
             headers={"Allow": allow},
         )
     if isinstance(exc, web.HTTPRequestEntityTooLarge):
-        return Problem(BODY_TOO_LARGE, "the request body is too large; send GET without a body")
+        limit = context(request).config.http.max_body_bytes
+        return Problem(
+            BODY_TOO_LARGE,
+            f"the request body is larger than {limit} bytes; send a smaller JSON body (GET "
+            "operations take none)",
+        )
     return Problem(HTTP_ERROR, exc.reason or "HTTP error", status=exc.status)
 
 
@@ -204,7 +211,7 @@ async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise Problem(
             BODY_TOO_LARGE,
             f"the request body is {length} bytes; this API takes at most {limit} "
-            "(every operation is a GET without a body)",
+            "(GET operations take no body)",
         )
     return await handler(request)
 

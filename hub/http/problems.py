@@ -4,7 +4,10 @@ Every error the API answers is a :class:`Problem`: ``type`` (a URN naming the ki
 problem, stable for clients to switch on), ``title`` (fixed per type), ``status``,
 ``detail`` (what went wrong with this request and what to do next) and ``instance`` (the
 request path). Validation problems add ``errors``: one item per offending parameter, with
-its ``name``, where it was (``in``: query, path or header) and the ``detail``.
+its ``name``, where it was (``in``: query, path, header or body) and the ``detail``. A
+body that is not JSON of the documented shape is a 400 like a bad parameter; a body of
+the right shape whose values do not make a valid request is a 422 (``invalid-request``),
+its ``errors`` naming each field by its path in the body (``needs[2].hours``).
 
 Handlers raise Problems; the middleware (:mod:`hub.http.middleware`) turns them, and
 aiohttp's own HTTP errors (unknown route, wrong method), into responses, so no error
@@ -42,8 +45,10 @@ KEY_REVOKED = Kind("key-revoked", "The API key was revoked", 403)
 FORBIDDEN = Kind("forbidden", "The request is not allowed", 403)
 NOT_FOUND = Kind("not-found", "Not found", 404)
 METHOD_NOT_ALLOWED = Kind("method-not-allowed", "Method not allowed", 405)
+CONFLICT = Kind("conflict", "The operation does not fit the current state", 409)
 FEED_GONE = Kind("feed-token-expired", "Resync from a snapshot", 410)
 BODY_TOO_LARGE = Kind("body-too-large", "The request body is too large", 413)
+INVALID_REQUEST = Kind("invalid-request", "The request has invalid fields", 422)
 UNAVAILABLE = Kind("unavailable", "The hub's database is unavailable", 503)
 INTERNAL = Kind("internal", "Internal error", 500)
 HTTP_ERROR = Kind("http-error", "HTTP error", 400)
@@ -55,8 +60,10 @@ KINDS = (
     FORBIDDEN,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
+    CONFLICT,
     FEED_GONE,
     BODY_TOO_LARGE,
+    INVALID_REQUEST,
     UNAVAILABLE,
     INTERNAL,
     HTTP_ERROR,
@@ -70,7 +77,7 @@ class FieldError:
     name: str
     detail: str
     location: str = "query"
-    """``query``, ``path`` or ``header``."""
+    """``query``, ``path``, ``header`` or ``body`` (a field path such as ``needs[0].hours``)."""
 
     def as_json(self) -> dict[str, str]:
         return {"name": self.name, "in": self.location, "detail": self.detail}
@@ -121,6 +128,15 @@ def invalid(errors: list[FieldError]) -> Problem:
     first = errors[0].detail
     more = f" (and {len(errors) - 1} more, see errors)" if len(errors) > 1 else ""
     return Problem(INVALID_PARAMETER, f"invalid {names}: {first}{more}", errors)
+
+
+def invalid_fields(errors: list[FieldError]) -> Problem:
+    """A 422 for a well-formed body whose values do not make a valid request."""
+    names = ", ".join(dict.fromkeys(e.name for e in errors))
+    more = f" (and {len(errors) - 1} more, see errors)" if len(errors) > 1 else ""
+    return Problem(
+        INVALID_REQUEST, f"invalid {names}: {errors[0].detail}{more}; nothing was stored", errors
+    )
 
 
 def invalid_one(name: str, detail: str, location: str = "query") -> Problem:

@@ -3,7 +3,8 @@
 ::
 
     GET  /metrics                       Prometheus text format (hub.metrics)
-    GET  /ops/api/fleet                 every center's health, worst first (hub.health)
+    GET  /ops/api/fleet                 every center's health, worst first (hub.health), and
+                                        the routing queue (hub.http.dashboard_routing)
     GET  /ops/api/centers/{center_id}   one center's health and recent sync history
     GET  /ops/login  POST /ops/login    the dashboard's key form; GET /ops/logout
 
@@ -30,7 +31,7 @@ from aiohttp import web
 from hub import logs
 from hub.health import problem_json
 from hub.health.fleet import FleetHealth
-from hub.http import apikeys
+from hub.http import apikeys, dashboard_routing
 from hub.http.context import context
 from hub.http.middleware import check_key, open_route
 from hub.http.problems import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, Problem
@@ -123,7 +124,10 @@ async def metrics(request: web.Request) -> web.Response:
     await authorize(request)
     ops = ops_context(request)
     report = await ops.fleet.report()
-    body = ops.metrics.render(report)
+    ctx = context(request)
+    centers = (c.id for c in report.centers)
+    routing = await dashboard_routing.snapshot(ctx.router, ctx.access, centers)
+    body = ops.metrics.render(report, routing)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
@@ -143,7 +147,10 @@ def _json(data: Any) -> web.Response:
 async def fleet_json(request: web.Request) -> web.Response:
     await authorize(request)
     report = await ops_context(request).fleet.report()
-    return _json(report.to_json())
+    data = report.to_json()
+    ctx = context(request)
+    data["routing"] = await dashboard_routing.queue_json(ctx.router, ctx.access, report.now)
+    return _json(data)
 
 
 async def center_detail(request: web.Request, center_id: str) -> dict[str, Any]:

@@ -8,7 +8,8 @@ ISO 8601 in the query's time zone (``tz``, default Asia/Seoul), with their offse
 Results from centers whose data is stale come after fresh ones, flagged ``stale`` with
 ``unconfirmed`` slots; ``reasons`` says why there is no confirmed free slot. Pages: the
 cursor carries the offset and a digest of the filters, so it cannot be replayed against
-another query.
+another query. A first page with nothing free is counted as demand
+(:mod:`hub.routing.search_demand`), off the answer's path.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hub.http import cursors, records
 from hub.http.context import context
 from hub.http.params import Query
 from hub.http.problems import FieldError, invalid, invalid_one
+from hub.routing import search_demand
 from proto import codes
 
 routes = web.RouteTableDef()
@@ -193,6 +195,7 @@ async def search(request: web.Request) -> web.Response:
     except av.QueryError as exc:
         raise invalid_one(_FIELD_NAMES.get(exc.field, exc.field), str(exc)) from None
     answer = await ctx.access.read(av.search, ctx.store, query, ctx.now(), ctx.stale_after)
+    search_demand.note_search(ctx.router, answer, query.category, offset)
     next_cursor = (
         cursors.encode("search", o=answer.next_offset, q=digest)
         if answer.next_offset is not None

@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium, served by a running hub with live agents:
-a center goes offline on the page without a reload; the language switch and a phone-sized
-screen work. Screenshots are saved under test-artifacts/ (gitignored).
+a center goes offline on the page without a reload, a routed request appears in the routing
+queue without one; the language switch and a phone-sized screen work. Screenshots are saved
+under test-artifacts/ (gitignored).
 
 Uses Debian's Chromium through Playwright's Python package (``playwright install`` is never
 run: nothing is downloaded). Skips locally without them; fails in CI (CI=true).
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import routing
 from tests.helpers.agentenv import running_agent
 from tests.helpers.hubenv import running_hub
 from tests.helpers.opsenv import ARTIFACTS, fast_agent, fast_hub, require, status_of
@@ -69,6 +71,21 @@ def test_a_center_goes_offline_on_the_page_without_a_reload(browser: Any, tmp_pa
             page.wait_for_selector(f'{state_cell(GOING)}[data-state="online"]', timeout=10_000)
             # Marks this document: a reload would make a new one without the mark.
             page.evaluate("window.__sameDocument = true")
+
+            # A request routed now appears in the routing queue, live.
+            assert page.inner_text("#queue tbody").strip() in ("Nothing waiting.", "")
+            view = routing.submit(hub.data_dir)
+            item = view.needs[0].items[0]
+            queued = f'#queue tr[data-item="{item.item_id}"]'
+            page.wait_for_selector(queued, timeout=10_000)
+            text = page.inner_text(queued)
+            assert view.id in text and "validation · battery-cycler" in text
+            assert item.candidate.center_id in text
+            assert page.get_attribute(queued, "data-item-state") in ("routed", "delivered")
+            waiting = page.inner_text('#item-states [data-item-count="routed"]')
+            waiting_too = page.inner_text('#item-states [data-item-count="delivered"]')
+            assert int(waiting) + int(waiting_too) == 1
+            assert not page.is_visible(f"{queued} .urgent")  # two business days to answer
             agent.kill()
             page.wait_for_selector(f'{state_cell(GOING)}[data-state="offline"]', timeout=20_000)
             assert page.evaluate("window.__sameDocument === true")
@@ -102,3 +119,13 @@ def test_a_center_goes_offline_on_the_page_without_a_reload(browser: Any, tmp_pa
             assert overflow <= 1, f"the page is {overflow}px wider than a phone screen"
             assert phone.is_visible("#center-problems li .todo")
             phone.screenshot(path=str(ARTIFACTS / "ops-center-phone.png"), full_page=True)
+
+            # The overview with its routing queue fits a phone too.
+            phone.goto(f"{base}/ops/?lang=ko")
+            phone.wait_for_selector(queued)
+            overflow = phone.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 1, f"the overview is {overflow}px wider than a phone screen"
+            assert phone.is_visible(f"{queued} td.item-state span[lang='ko']")
+            phone.screenshot(path=str(ARTIFACTS / "ops-routing-phone.png"), full_page=True)

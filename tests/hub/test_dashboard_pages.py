@@ -94,8 +94,9 @@ def test_overview_shows_states_by_industry_and_problems(ops: Ops) -> None:
     assert "3 deletion(s) held back by the safety valve" in page
     assert '<b data-count="offline">1</b>' in page
     assert 'data-industry="bio"' in page and "바이오" in page
-    # The routing queue is a placeholder until routing exists, and says so.
-    assert "arrives in a later release" in page and "이후 릴리스에서 제공됩니다" in page
+    # The routing queue: nothing waits yet, and the counts per item state say so.
+    assert '<b data-item-count="routed">0</b>' in page and "Nothing waiting." in page
+    assert "대기 중인 항목 없음." in page
     assert 'data-api="/ops/api/fleet"' in page and 'src="/ops/static/ops.js"' in page
 
 

@@ -110,6 +110,13 @@ def test_health_and_the_openapi_document_need_no_key(api: Api) -> None:
         "/v1/snapshot",
         "/v1/centers/{center_id}/freebusy.ics",
         "/v1/centers/{center_id}/equipment/{equipment_id}/freebusy.ics",
+        "/v1/requests",
+        "/v1/requests/preview",
+        "/v1/requests/{request_id}",
+        "/v1/requests/{request_id}/items/{item_id}/proposal",
+        "/v1/requests/{request_id}/cancel",
+        "/v1/demand",
+        "/v1/technology-areas",
     }
 
 

@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from hub import config
 from hub.store import Store
+from tests.helpers import routing
 from tests.helpers.hubenv import init_hub, running_hub
 from tests.helpers.portal import Seeder, create_api_key, entry, equipment, http_address
 
@@ -47,6 +48,13 @@ EXPECTED = {
     "/v1/snapshot",
     "/v1/centers/{center_id}/freebusy.ics",
     "/v1/centers/{center_id}/equipment/{equipment_id}/freebusy.ics",
+    "/v1/requests",
+    "/v1/requests/preview",
+    "/v1/requests/{request_id}",
+    "/v1/requests/{request_id}/items/{item_id}/proposal",
+    "/v1/requests/{request_id}/cancel",
+    "/v1/demand",
+    "/v1/technology-areas",
 }
 NOW = int(time.time())
 
@@ -80,6 +88,10 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
             entry("BK-1", "EQ-1", NOW + 3600, NOW + 7200),
             now=NOW,
         )
+        # A request of the fuzzing key: listings and demand answers have items to check.
+        requests = routing.requests_for(store, data_dir)
+        requests.submit(routing.draft(NOW, hours=2), actor="apikey:fuzz")
+        requests.record_demand("search-none-free", "cryo-tem")
     finally:
         store.close()
     with running_hub(data_dir) as hub:

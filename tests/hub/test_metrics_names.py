@@ -7,7 +7,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hub.config import OpsSettings, SyncSettings
 from hub.health import assess_fleet
-from hub.metrics import HubMetrics
+from hub.metrics import HubMetrics, RoutingSnapshot
+from hub.routing.model import ITEM_STATES
 from tests.hub.test_health_states import NOW, status
 
 # Every sample name /metrics exposes. Renaming one breaks users' dashboards and alerts:
@@ -43,6 +44,8 @@ GOLDEN_SAMPLE_NAMES = frozenset(
         "iplat_center_source_last_poll_timestamp_seconds",
         "iplat_center_problems",
         "iplat_center_info",
+        "iplat_routing_items",
+        "iplat_center_open_items",
     }
 )
 # Labels allowed beside center and industry: all bounded by configuration or enums.
@@ -53,7 +56,13 @@ CENTER_LABEL_SETS = {
     frozenset({"center", "industry", "severity"}),
     frozenset({"center", "industry", "agent_version"}),
 }
-HUB_LABEL_SETS = {frozenset(), frozenset({"result"}), frozenset({"version"}), frozenset({"le"})}
+HUB_LABEL_SETS = {
+    frozenset(),
+    frozenset({"result"}),
+    frozenset({"version"}),
+    frozenset({"le"}),
+    frozenset({"state"}),  # iplat_routing_items: one of the seven item states
+}
 
 BROKEN = {
     "name": "calendar",
@@ -86,7 +95,8 @@ def fleet_metrics() -> str:
     metrics.sync.batch_committed(0, 0, True, 0.001)
     metrics.sync.batch_rejected()
     metrics.sync.store_error()
-    return metrics.render(report).decode()
+    routing = RoutingSnapshot({"routed": 2, "delivered": 1, "accepted": 4}, {"KR-EE-0001": 3})
+    return metrics.render(report, routing).decode()
 
 
 def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -135,6 +145,11 @@ def test_values_follow_the_store_and_the_counters() -> None:
     assert got["iplat_store_errors_total", ()] == 1
     assert got["iplat_sync_streams", ()] == 1
     assert got["iplat_hub_info", (("version", "9.9.9"),)] == 1
+    assert got["iplat_center_open_items", ee] == 3 and got["iplat_center_open_items", bi] == 0
+    routing = {dict(k)["state"]: v for (n, k), v in got.items() if n == "iplat_routing_items"}
+    assert routing == {
+        s: {"routed": 2, "delivered": 1, "accepted": 4}.get(s, 0) for s in ITEM_STATES
+    }
 
 
 def test_two_hubs_in_one_process_do_not_share_counters() -> None:

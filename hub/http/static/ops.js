@@ -188,6 +188,48 @@
       c.problems.forEach(function (p) { items.push({ center: c.id, problem: p }); });
     });
     replace(document.getElementById("fleet-problems"), problemItems(items.slice(0, 200)));
+    renderRouting(data.routing);
+  }
+
+  // -- routing queue (hub/http/dashboard_routing.py renders the same rows) ------------------
+  function hoursText(s) {
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    if (s < 2 * 86400) return Math.floor(s / 3600) + " h";
+    return Math.floor(s / 86400) + " d";
+  }
+  function dueCell(i) {
+    if (i.deadline === null) return [both("company to answer", "기업 응답 대기")];
+    var span = el("span", i.urgent ? { "class": "urgent" } : {});
+    span.appendChild(document.createTextNode(i.deadline));
+    span.appendChild(el("br"));
+    var left = hoursText(Math.abs(i.due_seconds));
+    span.appendChild(i.due_seconds < 0 ? both(left + " overdue", left + " 초과")
+                                       : both("in " + left, left + " 남음"));
+    return [span];
+  }
+  function queueRow(i) {
+    return el("tr", { "data-item": i.item_id, "data-item-state": i.state }, [
+      el("td", {}, [document.createTextNode(i.request_id), el("br"),
+                    el("span", { "class": "muted", text: i.item_id })]),
+      el("td", { "class": "wrap", text: i.need }),
+      el("td", {}, [el("a", { href: "/ops/centers/" + encodeURIComponent(i.center_id), text: i.center_id }),
+                    el("br"), el("span", { "class": "muted", text: i.center_name })]),
+      el("td", { "class": "item-state" }, [named("items", i.state)]),
+      el("td", { "class": "due" }, dueCell(i)),
+      el("td", { "class": "opt", text: i.routed_at })
+    ]);
+  }
+  function renderRouting(r) {
+    var tbody = document.querySelector("#queue tbody");
+    if (!r || !tbody) return;
+    Object.keys(r.counts).forEach(function (s) {
+      var b = document.querySelector('[data-item-count="' + s + '"]');
+      if (b) b.textContent = String(r.counts[s]);
+    });
+    replace(tbody, r.items.length ? r.items.map(queueRow) : [
+      el("tr", { "class": "empty" }, [el("td", { colspan: "6", "class": "muted" },
+                                         [both("Nothing waiting.", "대기 중인 항목 없음.")])])
+    ]);
   }
 
   // -- center page -------------------------------------------------------------------------
