@@ -1,5 +1,6 @@
-"""Run a local hub and one demo center per industry, show the national view, then
-change one booking at one center and show it arriving at the hub.
+"""Run a local hub and one demo center per industry, show the national view, change one
+booking at one center and show it arriving at the hub, then ask for equipment once (a
+one-stop request) and follow it until the centers accepted.
 
 Everything goes through the real command-line tools (`iplat-hub`, `iplat-agent`)
 as separate processes over real mutual TLS, on the embedded SQLite default.
@@ -21,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import demo_data
+import demo_routing
 
 PY = sys.executable
 
@@ -190,6 +192,7 @@ def main() -> int:
                 else "NO"
             )
         )
+        demo_routing.run(root, hub_dir, say, wait_for)
         if args.keep_running:
             say(f"hub at {address}; logs in {root / 'logs'}; Ctrl-C to stop")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
