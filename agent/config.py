@@ -59,9 +59,10 @@ class TlsConfig:
 @dataclass(frozen=True)
 class SyncConfig:
     heartbeat_seconds: int = limits.DEFAULT_HEARTBEAT_SECONDS
-    """Seconds between heartbeats on the stream."""
+    """Seconds between heartbeats on the stream, until the hub's Welcome sets its own (the
+    hub's ``[sync]`` wins: it sizes staleness thresholds for every center alike)."""
     reconcile_seconds: int = limits.DEFAULT_RECONCILE_SECONDS
-    """Seconds between digest reconciliations with the hub."""
+    """Seconds between digest reconciliations with the hub; the hub's Welcome overrides it."""
     max_delete_share: float = 0.5
     """A snapshot deleting more than this share (0 < x <= 1) of the records is held back."""
     batch_changes: int = 1000
