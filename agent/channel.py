@@ -28,6 +28,8 @@ KEEPALIVE_TIMEOUT_MS = 10_000
 
 # Words in gRPC's connect errors that point at certificates rather than the network.
 _TLS_WORDS = ("ssl", "tls", "handshake", "certificate", "hostname", "verif", "alert", "x509")
+# Words of a connection cut before the handshake could fail on a certificate.
+_DROPPED_WORDS = ("connection reset", "socket closed", "unexpected eof", "connection closed")
 
 Message = Any  # generated protobuf messages carry no static types
 
@@ -135,7 +137,15 @@ def stream_error(code: grpc.StatusCode | None, details: str, config: AgentConfig
     if code == grpc.StatusCode.UNAVAILABLE:
         hint = "check that the hub runs and that outbound TCP to it is allowed"
         lowered = details.lower()
-        if any(word in lowered for word in _TLS_WORDS):
+        if any(word in lowered for word in _DROPPED_WORDS):
+            # A TCP load balancer in front of a stopped hub accepts the connection and then
+            # drops it: that reads as a failed handshake, but no certificate is at fault.
+            hint = (
+                "the connection was closed during the TLS handshake: the hub (or the hub "
+                "behind a load balancer) is most likely down or restarting; the agent retries. "
+                "If it persists while the hub runs, check ca.pem and agent.crt"
+            )
+        elif any(word in lowered for word in _TLS_WORDS):
             hint = (
                 "the TLS handshake failed: check that ca.pem is the hub's current bundle, that "
                 "the hub's certificate names the host in `hub` (or set tls.server_name), and "

@@ -4,9 +4,12 @@ batching with bounded in-flight batches, refusals, TLS name checks, the refusal 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import itertools
 import logging
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +172,38 @@ def test_wrong_server_name_fails_as_tls_problem(hub: RunningHub, tmp_path: Path)
             return await run
 
         assert asyncio.run(welcomed()).welcomed
+
+
+def test_a_balancer_dropping_connections_reads_as_hub_down_not_certificates(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    # A TCP load balancer whose hub is stopped: it accepts each connection and closes it.
+    balancer = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drop() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                conn, _ = balancer.accept()
+                conn.close()
+
+    thread = threading.Thread(target=drop, daemon=True)
+    thread.start()
+    config = _config(hub, tmp_path)
+    port = balancer.getsockname()[1]
+    behind = dataclasses.replace(config, hub=f"127.0.0.1:{port}")
+    try:
+        with (
+            AgentState(config.state_path, config.center_id) as state,
+            pytest.raises(SyncError) as exc,
+        ):
+            asyncio.run(_session_until(behind, state, asyncio.Event()))
+    finally:
+        stop.set()
+        balancer.close()
+        thread.join(timeout=5)
+    assert exc.value.code == "UNAVAILABLE"
+    assert "most likely down or restarting" in str(exc.value), str(exc.value)
 
 
 def test_refused_agent_waits_the_longest_backoff(hub: RunningHub, tmp_path: Path) -> None:
