@@ -103,19 +103,30 @@ class TcpProxy:
             w.close()
         self._writers.clear()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _open_link(
+        self, writer: asyncio.StreamWriter
+    ) -> tuple[Counters, asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """Connect a new client to the target: its counters and the upstream ends, or None
+        (client closed) when not accepting or the target is down."""
         if not self._accepting:
             writer.close()
-            return
+            return None
         try:
             up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
         except OSError:
             writer.close()
-            return
+            return None
         self.counters.connections += 1
         link = Counters(connections=1)
         self.links.append(link)
         self._writers.update((writer, up_writer))
+        return link, up_reader, up_writer
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened = await self._open_link(writer)
+        if opened is None:
+            return
+        link, up_reader, up_writer = opened
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
             try:
