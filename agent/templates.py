@@ -39,8 +39,9 @@ hub = {hub}               # HOST:PORT of the i-Platform hub
 
 [sync]
 # poll_seconds = 60              # default interval between two reads of a source
-# heartbeat_seconds = 5          # these two apply until the hub's Welcome: a hub that sets
-# reconcile_seconds = 600        # its own ([sync] in hub.toml) wins; full comparison with the hub's copy
+# The hub's own [sync] settings, sent on connect, win over these two:
+# heartbeat_seconds = 5
+# reconcile_seconds = 600        # full comparison with the hub's copy
 # max_delete_share = 0.5         # hold back a read that would delete more than this share
 # batch_changes = 1000
 # backoff_initial_seconds = 0.5

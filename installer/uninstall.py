@@ -156,7 +156,8 @@ def _state(lay: Layout, m: Manifest, keep: bool) -> str:
     if keep:
         lay.pid_file.unlink(missing_ok=True)
         manifest.save_kept(lay.state_dir, m.created_dirs)
-        return f"kept {lay.state_dir} (state database, inbox, key and certificate) for a later install"
+        kept = "state database, inbox, key and certificate"
+        return f"kept {lay.state_dir} ({kept}) for a later install"
     if m.created(lay.state_dir):
         files.remove(lay.state_dir)
         return f"removed {lay.state_dir}"
