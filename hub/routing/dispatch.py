@@ -2,10 +2,13 @@
 
 The pump of a session sends the center's unacknowledged deliveries in seq order, starting
 above the acknowledged seq (so a new stream resends whatever the last one did not get
-acknowledged: at least once), then waits until :meth:`Dispatcher.wake` says something
-was committed for the center, or the poll interval passes (a delivery committed by
-another process has no local wake-up), and sends what is new. It remembers the highest
-seq it sent, so nothing is sent twice on one stream.
+acknowledged: at least once), then waits until it is woken and sends what is new. It
+remembers the highest seq it sent, so nothing is sent twice on one stream. Two things wake
+it: :meth:`Dispatcher.wake` when this process committed something for the center, and one
+poller per hub that reads, every poll interval, the highest seq of each center with
+unacknowledged deliveries (committed by the CLI or another replica, which have no local
+wake-up) and wakes the pumps that are behind: one small query per interval, however many
+streams are open.
 
 :mod:`hub.sync_service` calls :meth:`Dispatcher.start` after Welcome, hands it the
 ``delivery_ack`` and ``item_answer`` messages, and calls :meth:`Dispatcher.stop` when the
@@ -64,6 +67,7 @@ class Dispatcher:
         self._pumps: dict[int, Pump] = {}
         """By id(session): sessions are compared by identity (a superseded stream of the
         same center may still be ending while its successor pumps)."""
+        self._poller: asyncio.Task[None] | None = None
 
     def wake(self, center_id: str) -> None:
         """Something was committed for ``center_id``: its pumps look now."""
@@ -78,6 +82,8 @@ class Dispatcher:
         pump = Pump(session)
         self._pumps[id(session)] = pump
         pump.task = asyncio.create_task(self._run(pump), name=f"deliveries-{session.center_id}")
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.create_task(self._poll_heads(), name="delivery-poller")
         return pump
 
     def stop(self, session: Session) -> None:
@@ -90,6 +96,11 @@ class Dispatcher:
         """Stop every pump and wait for them (hub shutdown)."""
         pumps = list(self._pumps.values())
         self._pumps.clear()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
         for pump in pumps:
             if pump.task is not None:
                 pump.task.cancel()
@@ -142,7 +153,32 @@ class Dispatcher:
                 logs.event(log, "delivery_sent", logging.DEBUG, center_id=center_id, seq=seq)
             if len(rows) == BATCH:
                 continue
-            await _first(pump.wakeup.wait(), session.closing.wait(), timeout=self._poll)
+            await _first(pump.wakeup.wait(), session.closing.wait())
+
+    async def _poll_heads(self) -> None:
+        """Wake the pumps behind the committed deliveries, every poll interval."""
+        while True:
+            await asyncio.sleep(self._poll)
+            if not self._pumps:
+                continue
+            try:
+                heads = await self._router.delivery_heads()
+            except StoreError as exc:
+                logs.event(log, "deliveries_unreadable", logging.WARNING, error=str(exc))
+                continue
+            except Exception as exc:
+                # Pumps still wake on local commits; the next round may succeed.
+                logs.event(
+                    log,
+                    "delivery_poll_failed",
+                    logging.ERROR,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+                continue
+            for pump in list(self._pumps.values()):
+                if heads.get(pump.session.center_id, 0) > pump.highest_sent:
+                    pump.wakeup.set()
 
     # -- what the agent sends ------------------------------------------------------------
 
@@ -188,11 +224,11 @@ class Dispatcher:
         )
 
 
-async def _first(*waits: Any, timeout: float) -> None:
-    """Wait until one of the awaitables finishes or ``timeout`` passes."""
+async def _first(*waits: Any) -> None:
+    """Wait until one of the awaitables finishes."""
     tasks = [asyncio.ensure_future(w) for w in waits]
     try:
-        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()

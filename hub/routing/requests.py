@@ -336,6 +336,11 @@ class Requests:
             _, acked = read.cursor(conn, center_id)
             return read.pending(conn, center_id, max(after_seq, acked), limit)
 
+    def delivery_heads(self) -> dict[str, int]:
+        """Centers with unacknowledged deliveries -> the highest seq allocated."""
+        with read_tx(self.engine) as conn:
+            return read.heads(conn)
+
     # -- demand signals -------------------------------------------------------------
 
     def demand(

@@ -184,6 +184,9 @@ class Router:
             self.requests.pending_deliveries, center_id, after_seq, limit
         )
 
+    async def delivery_heads(self) -> dict[str, int]:
+        return await self._access.read(self.requests.delivery_heads)
+
     # -- the sweeper ------------------------------------------------------------------------
 
     async def sweep(self) -> tuple[str, ...]:

@@ -339,6 +339,14 @@ def cursor(conn: Connection, center_id: str, *, lock: bool = False) -> tuple[int
     return (int(row.last_seq), int(row.acked_seq)) if row is not None else (0, 0)
 
 
+def heads(conn: Connection) -> dict[str, int]:
+    """Highest seq allocated of every center with unacknowledged deliveries (one row per
+    center: cheap however many centers there are)."""
+    d = delivery_cursor.c
+    rows = conn.execute(select(d.center_id, d.last_seq).where(d.last_seq > d.acked_seq))
+    return {str(c): int(s) for c, s in rows}
+
+
 def pending(conn: Connection, center_id: str, after: int, limit: int) -> list[tuple[int, bytes]]:
     d = center_deliveries.c
     rows = conn.execute(
