@@ -66,8 +66,16 @@ class Router:
         for center_id in centers:
             self.notify(center_id)
 
-    async def _changed(self, result: Changed) -> Changed:
-        self._wake(result[1])
+    async def _changed(self, result: Changed, what: str, actor: str) -> Changed:
+        view, centers = result
+        self._wake(centers)
+        # The request's history is in its events; the log tells operators grepping by
+        # center which centers got something to do, one line each.
+        logs.event(log, f"request_{what}", request_id=view.id, state=view.state, actor=actor)
+        for center_id in centers:
+            logs.event(
+                log, "deliveries_queued", center_id=center_id, request_id=view.id, cause=what
+            )
         return result
 
     # -- portals and operators ------------------------------------------------------------
@@ -79,7 +87,9 @@ class Router:
         return await self._changed(
             await self._access.write(
                 self.requests.submit, draft, actor=actor, client_request_id=client_request_id
-            )
+            ),
+            "submitted",
+            actor,
         )
 
     async def get(self, request_id: str, *, submitted_by: str | None = None) -> RequestView:
@@ -120,7 +130,9 @@ class Router:
                 accept,
                 actor=actor,
                 submitted_by=submitted_by,
-            )
+            ),
+            "proposal_accepted" if accept else "proposal_rejected",
+            actor,
         )
 
     async def cancel(
@@ -133,7 +145,9 @@ class Router:
                 actor=actor,
                 reason=reason,
                 submitted_by=submitted_by,
-            )
+            ),
+            "cancelled",
+            actor,
         )
 
     async def reassign(
@@ -148,7 +162,9 @@ class Router:
         return await self._changed(
             await self._access.write(
                 self.requests.reassign, request_id, item_id, target, actor=actor, reason=reason
-            )
+            ),
+            "reassigned",
+            actor,
         )
 
     async def demand(
@@ -218,8 +234,9 @@ class Router:
                     traceback=traceback.format_exc(),
                 )
                 continue
-            if centers:
-                logs.event(log, "items_rerouted", centers=list(centers))
+            for center_id in centers:
+                # Expired items are withdrawn at one center and routed to another.
+                logs.event(log, "deliveries_queued", center_id=center_id, cause="deadline")
 
 
 def _ignore(_center_id: str) -> None:
