@@ -28,14 +28,13 @@ from typing import Any
 from hub.availability import QueryError, parse_instant
 from hub.availability.query import DEFAULT_TIME_ZONE
 from hub.routing.model import Company, Draft, DraftNeed, FieldError
+from hub.routing.validate import MAX_INSTANT, MIN_INSTANT
 from proto import identity
 
 MAX_LIST = 100
 """Longest list accepted in a body (validation has tighter limits; this bounds the work)."""
 MAX_HOURS = 1_000_000
 """Hours beyond any window (validation compares them with it); bounds the arithmetic."""
-MIN_INSTANT, MAX_INSTANT = 0, 253_402_300_799
-"""1970-01-01 .. 9999-12-31T23:59:59Z: instants every part of the hub can render."""
 
 _COMPANY = ("name", "business_number", "contact_name", "contact_email", "contact_phone")
 _NEED = (

@@ -88,7 +88,8 @@ class _Collector:
 
 MIN_INSTANT = 0
 MAX_INSTANT = 253_402_300_799
-"""9999-12-31T23:59:59Z: later (or negative) instants cannot be shown as dates."""
+"""1970-01-01 .. 9999-12-31T23:59:59Z: instants every part of the hub can render (the JSON
+body's shape check uses the same bounds)."""
 
 
 def _iso(instant: int) -> str:
