@@ -1,6 +1,6 @@
 """``iplat-hub``: init, serve, view; center, token, client, ca and apikey commands live in
-``cli_centers``, ``cli_access``, ``cli_ca`` and ``cli_apikeys``; requests, demand and guide
-in ``cli_requests``.
+``cli_centers``, ``cli_access`` (token and client list/revoke/void in ``cli_identities``),
+``cli_ca`` and ``cli_apikeys``; requests, demand and guide in ``cli_requests``.
 
 Commands raise :class:`~hub.errors.HubError`; only :func:`main` prints errors, and it
 exits with the error's ``exit_code`` (2 for usage and configuration mistakes).

@@ -3,7 +3,8 @@ operators in.
 
 A token is printed once, with the hub's CA fingerprint (so the new peer can pin the hub's
 CA before it trusts anything) and, for centers, the install command a center's IT staff
-paste. The hub keeps only a hash of the token's secret.
+paste. The hub keeps only a hash of the token's secret. Listing, voiding and revoking:
+:mod:`hub.cli_identities`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hub import cli_common, issuer, pki, token_format
+from hub import cli_common, cli_identities, issuer, pki, token_format
 from hub.cli_common import UsageError, out
 from hub.config import HubConfig
 from hub.errors import PkiError, UnknownCenter
@@ -152,7 +153,7 @@ def _client_token(cfg: HubConfig, args: argparse.Namespace, who: identity.Identi
 
 
 def add_parsers(sub: Any) -> None:
-    token = sub.add_parser("token", help="one-time enrollment tokens for centers' agents")
+    token = sub.add_parser("token", help="one-time enrollment tokens: create, list, void")
     tsub = token.add_subparsers(dest="token_command", required=True)
     sp = tsub.add_parser(
         "create",
@@ -173,8 +174,11 @@ def add_parsers(sub: Any) -> None:
     )
     cli_common.add_data_dir(sp)
     sp.set_defaults(func=cmd_token_create)
+    cli_identities.add_token_parsers(tsub)
 
-    client = sub.add_parser("client", help="certificates for portals and operators")
+    client = sub.add_parser(
+        "client", help="certificates for portals and operators: add, list, revoke"
+    )
     csub = client.add_subparsers(dest="client_command", required=True)
     sp = csub.add_parser(
         "add",
@@ -200,3 +204,4 @@ def add_parsers(sub: Any) -> None:
     sp.add_argument("--json", action="store_true", help="with --token: print JSON")
     cli_common.add_data_dir(sp)
     sp.set_defaults(func=cmd_client_add)
+    cli_identities.add_client_parsers(csub)

@@ -57,8 +57,8 @@ def rejection_message(exc: TokenRejected, now: int) -> str:
         return f"this enrollment token expired at {timeconv.iso(token.expires_at)}; {hint}"
     if exc.reason == TokenRejected.VOIDED and token is not None:
         return (
-            f"this enrollment token was withdrawn when {token.kind} {token.name} was evicted "
-            f"or banned; {hint}"
+            f"this enrollment token was withdrawn by the hub operator (voided, or "
+            f"{token.kind} {token.name} evicted, banned or revoked); {hint}"
         )
     if exc.reason == TokenRejected.BANNED and token is not None:
         return (

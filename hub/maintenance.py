@@ -1,12 +1,14 @@
-"""Makes the serving hub follow changes other processes make: evictions and bans
-(database), and CA rotation steps (files under DATA_DIR/pki).
+"""Makes the serving hub follow changes other processes make: evictions, bans, client
+revocations and voided tokens (database), and CA rotation steps (files under DATA_DIR/pki).
 
-``iplat-hub center evict|ban`` and ``iplat-hub ca prepare|activate|retire`` are separate
+``iplat-hub center evict|ban``, ``iplat-hub client revoke``, ``iplat-hub token void`` and
+``iplat-hub ca prepare|activate|retire`` are separate
 processes. Every ``[server] reload_poll_seconds`` (default 0.4 s) the serving hub runs one
 cheap check of each — an index probe on the access log and four ``stat`` calls — and acts
 only when something changed:
 
-- access log grew: reload the revocation snapshot, end the named centers' streams;
+- access log grew: reload the revocation snapshot (every call checks it), end the named
+  centers' streams;
 - trust bundle changed: serve it (new handshakes trust it), push it to every connected
   agent as ``Control.trust_bundle``, and end streams whose certificate no trusted CA issued
   any more (after ``ca retire``);

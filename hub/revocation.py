@@ -1,10 +1,11 @@
 """What the serving hub refuses right now: revoked certificates and banned centers.
 
-``iplat-hub center evict|ban|unban`` runs in another process and writes the database
-(``hub.store.access``). The serving hub keeps an in-memory :class:`Revocations` snapshot,
-checked on every call by :mod:`hub.auth` (not only at the handshake: a revoked
-certificate's open connection must not keep working), and :func:`follow` refreshes it
-whenever the access log grows, then ends the affected centers' streams.
+``iplat-hub center evict|ban|unban`` and ``iplat-hub client revoke`` run in another process
+and write the database (``hub.store.access``). The serving hub keeps an in-memory
+:class:`Revocations` snapshot, checked on every call by :mod:`hub.auth` (not only at the
+handshake: a revoked certificate's open connection must not keep working), and
+:func:`follow` refreshes it whenever the access log grows, then ends the affected centers'
+streams (portals and operators hold none: their next call is refused).
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class Revocations:
         if serial_hex in snap.revoked_serials:
             return (
                 grpc.StatusCode.UNAUTHENTICATED,
-                f"certificate {serial_hex} of {who.uri} was revoked (evicted by the hub "
-                f"operator); ask the hub operator for a new token: {token_hint(who)}, then "
-                "enroll again",
+                f"certificate {serial_hex} of {who.uri} was revoked ({who.kind} "
+                f"{'evicted' if who.kind == 'center' else 'revoked'} by the hub operator); "
+                f"ask the hub operator for a new token: {token_hint(who)}, then enroll again",
             )
         return None
 
@@ -102,16 +103,33 @@ async def follow(
         after = batch[-1].seq
     revocations.update(snapshot)
     for event in events:
-        closed = False
-        if event.kind == "center" and event.action in ("evict", "ban"):
-            code, details = close_reason(event)
-            closed = sync.close(event.name, code, details)
+        _report(event, sync)
+
+
+def _report(event: AccessEvent, sync: SyncService) -> None:
+    """Log one access event; end the stream of an evicted or banned center."""
+    if event.action == "void":  # one token voided: nothing is connected with it
         logs.event(
-            log,
-            f"center_{event.action}",
-            logging.WARNING if event.action != "unban" else logging.INFO,
-            center_id=event.name,
-            seq=event.seq,
-            reason=event.reason,
-            stream_closed=closed,
-        )
+            log, "token_voided", logging.INFO, kind=event.kind, holder=event.name,
+            seq=event.seq, reason=event.reason,
+        )  # fmt: skip
+        return
+    if event.kind != "center":
+        logs.event(
+            log, "client_revoked", logging.WARNING, kind=event.kind, client=event.name,
+            seq=event.seq, reason=event.reason,
+        )  # fmt: skip
+        return
+    closed = False
+    if event.action in ("evict", "ban"):
+        code, details = close_reason(event)
+        closed = sync.close(event.name, code, details)
+    logs.event(
+        log,
+        f"center_{event.action}",
+        logging.WARNING if event.action != "unban" else logging.INFO,
+        center_id=event.name,
+        seq=event.seq,
+        reason=event.reason,
+        stream_closed=closed,
+    )

@@ -48,6 +48,7 @@ from hub.store import (
     tokens,
     view,
 )
+from hub.store.access import UnknownClient
 from hub.store.apikeys import ApiKeyExists, ApiKeyInfo
 from hub.store.catalog import CenterEntry
 from hub.store.changelog import (
@@ -68,6 +69,7 @@ from hub.store.model import (
     CenterSnapshot,
     CenterStatus,
     CertificateInfo,
+    ClientRevocation,
     EquipmentSnapshot,
     IssuedCertificate,
     RevocationSnapshot,
@@ -91,6 +93,7 @@ __all__ = [
     "CenterSnapshot",
     "CenterStatus",
     "CertificateInfo",
+    "ClientRevocation",
     "EquipmentSnapshot",
     "FeedEvent",
     "FeedHead",
@@ -104,6 +107,7 @@ __all__ = [
     "SyncState",
     "TokenInfo",
     "TokenRejected",
+    "UnknownClient",
 ]
 
 
@@ -238,6 +242,19 @@ class Store:
     ) -> TokenInfo:
         """Claim a token and record the certificate it buys, atomically (see ``tokens``)."""
         return tokens.redeem(self._engine, token_id, secret_hash, now, redemption)
+
+    def void_token(self, token_id: str, now: int, reason: str = "") -> TokenInfo:
+        """Make one unused token worthless. Raises TokenRejected (UNKNOWN, USED)."""
+        return tokens.void_token(self._engine, token_id, now, reason)
+
+    def list_client_certificates(self) -> list[IssuedCertificate]:
+        """Every portal's and operator's certificate, by kind and name, newest first."""
+        return issued.list_client_certificates(self._engine)
+
+    def revoke_client(self, kind: str, name: str, now: int, reason: str = "") -> ClientRevocation:
+        """Revoke a portal's/operator's certificates and void its tokens. Raises
+        UnknownClient."""
+        return access.revoke_client(self._engine, kind, name, now, reason)
 
     def evict_center(self, center_id: str, now: int, reason: str = "") -> AccessChange:
         """Revoke all of the center's certificates and unused tokens; it may re-enroll."""

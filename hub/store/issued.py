@@ -219,6 +219,29 @@ def revoke_center_certificates(conn: Connection, center_id: str, now: int) -> in
     return int(result.rowcount)
 
 
+def list_client_certificates(engine: Engine) -> list[IssuedCertificate]:
+    """Every portal's and operator's certificate, by kind and name, newest first."""
+    c = client_certificates.c
+    with read_tx(engine) as conn:
+        rows = conn.execute(
+            select(client_certificates).order_by(c.kind, c.name, c.issued_at.desc(), c.serial)
+        ).mappings()
+        return [_client_cert(r) for r in rows]
+
+
+def revoke_client_certificates(conn: Connection, kind: str, name: str, now: int) -> int:
+    """Revoke every not yet revoked certificate of a portal or operator; return how many."""
+    if kind not in CLIENT_KINDS:
+        raise ValueError(f"client certificates are issued to {CLIENT_KINDS}, not {kind!r}")
+    c = client_certificates.c
+    result = conn.execute(
+        update(client_certificates)
+        .where(c.kind == kind, c.name == name, c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
 def revoked_serials(conn: Connection, now: int) -> set[str]:
     """Serials of revoked certificates that have not expired (expired ones fail TLS)."""
     out: set[str] = set()

@@ -146,6 +146,16 @@ class AccessChange:
 
 
 @dataclass(frozen=True)
+class ClientRevocation:
+    """What ``iplat-hub client revoke`` did to a portal or operator."""
+
+    kind: str
+    name: str
+    certificates_revoked: int
+    tokens_voided: int
+
+
+@dataclass(frozen=True)
 class AccessEvent:
     """One row of the access log serving hubs follow."""
 
@@ -154,7 +164,7 @@ class AccessEvent:
     kind: str
     name: str
     action: str
-    """evict, ban or unban."""
+    """evict, ban or unban (centers); revoke (portals, operators); void (one token)."""
     reason: str
 
 

@@ -1,4 +1,4 @@
-"""One-time enrollment tokens: create, look up, redeem atomically, void.
+"""One-time enrollment tokens: create, list, redeem atomically, void.
 
 Only the SHA-256 of a token's secret is stored. Redeeming is one transaction: the
 conditional ``UPDATE ... WHERE used_at IS NULL AND voided_at IS NULL AND expires_at > now``
@@ -11,7 +11,7 @@ re-checks its WHERE clause), so one token can never buy two certificates.
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -21,7 +21,7 @@ from hub.store.centers import require
 from hub.store.engine import read_tx, write_tx
 from hub.store.issued import CLIENT_KINDS, insert_certificate
 from hub.store.model import TokenInfo
-from hub.store.schema import center_access, centers, enrollment_tokens
+from hub.store.schema import access_events, center_access, centers, enrollment_tokens
 
 
 class TokenRejected(StoreError):
@@ -119,6 +119,21 @@ def list_tokens(
         return [_token(r) for r in conn.execute(query).mappings()]
 
 
+USABLE = "usable"
+STATES = (USABLE, TokenRejected.USED, TokenRejected.EXPIRED, TokenRejected.VOIDED)
+
+
+def state(token: TokenInfo, now: int) -> str:
+    """usable, used, voided or expired (in that order of precedence)."""
+    if token.used_at is not None:
+        return TokenRejected.USED
+    if token.voided_at is not None:
+        return TokenRejected.VOIDED
+    if token.expires_at <= now:
+        return TokenRejected.EXPIRED
+    return USABLE
+
+
 def check(token: TokenInfo | None, secret_hash: str, now: int) -> TokenInfo:
     """``token`` if it may still be redeemed with ``secret_hash``; else TokenRejected."""
     # compare_digest: the time taken must not tell a guesser how much of the hash matched.
@@ -185,3 +200,35 @@ def void_tokens(conn: Connection, kind: str, name: str, now: int) -> int:
         .values(voided_at=now)
     )
     return int(result.rowcount)
+
+
+def void_token(engine: Engine, token_id: str, now: int, reason: str = "") -> TokenInfo:
+    """Make one unused token worthless (an expired one too); return it as now stored.
+
+    Voiding a voided token changes nothing. Raises TokenRejected(UNKNOWN) for an unknown
+    id and TokenRejected(USED) for a token that already bought a certificate (revoke that
+    instead). The access log records the voiding, with ``reason``.
+    """
+    t = enrollment_tokens
+    with write_tx(engine) as conn:
+        row = conn.execute(select(t).where(t.c.id == token_id)).mappings().first()
+        if row is None:
+            raise TokenRejected(TokenRejected.UNKNOWN, None)
+        token = _token(row)
+        if token.used_at is None and token.voided_at is not None:
+            return token
+        voided = conn.execute(
+            update(t)
+            .where(t.c.id == token_id, t.c.used_at.is_(None), t.c.voided_at.is_(None))
+            .values(voided_at=now)
+        )
+        if voided.rowcount != 1:  # used, also by a redeem that committed after our read
+            row = conn.execute(select(t).where(t.c.id == token_id)).mappings().one()
+            raise TokenRejected(TokenRejected.USED, _token(row))
+        text = f"token {token_id}" + (f": {reason}" if reason else "")
+        conn.execute(
+            insert(access_events).values(
+                at=now, kind=token.kind, name=token.name, action="void", reason=text[:500]
+            )
+        )
+    return replace(token, voided_at=now)
