@@ -30,6 +30,9 @@ class RoutingSettings:
     answer_deadline: str = "2 business days"
     """How long a center has to answer a routed item before it goes to the next candidate:
     "N business days" (in the center's time zone), "N hours", "N minutes" or "N seconds"."""
+    proposal_deadline: str = "5 business days"
+    """How long the company has to take or reject a time a center proposed; then the need
+    goes to the next candidate (the center's offer is withdrawn). Same forms."""
     holidays: tuple[str, ...] = ()
     """Dates (ISO, e.g. "2026-12-25") that are not business days."""
     max_candidates: int = 5
@@ -42,6 +45,10 @@ class RoutingSettings:
     @property
     def deadline_rule(self) -> DeadlineRule:
         return DeadlineRule.parse(self.answer_deadline)
+
+    @property
+    def proposal_rule(self) -> DeadlineRule:
+        return DeadlineRule.parse(self.proposal_deadline)
 
     @property
     def holiday_dates(self) -> frozenset[dt.date]:
@@ -73,12 +80,16 @@ def _date_text(value: Any) -> Any:
 def check(r: RoutingSettings, data_dir: Path, fail: Fail) -> RoutingSettings:
     """Validate ``r``; return it with the guide path resolved against ``data_dir`` and the
     holidays in canonical ISO form."""
-    try:
-        DeadlineRule.parse(r.answer_deadline)
-    except ValueError as exc:
-        raise fail(
-            "[routing] answer_deadline", str(exc), 'write e.g. "2 business days" or "4 hours"'
-        ) from None
+    for key, text in (
+        ("answer_deadline", r.answer_deadline),
+        ("proposal_deadline", r.proposal_deadline),
+    ):
+        try:
+            DeadlineRule.parse(text)
+        except ValueError as exc:
+            raise fail(
+                f"[routing] {key}", str(exc), 'write e.g. "2 business days" or "4 hours"'
+            ) from None
     holidays: list[str] = []
     for day in r.holidays:
         try:
@@ -128,6 +139,9 @@ guide = {json.dumps(r.guide)}
 # "N business days" (Mon-Fri in the center's time zone, minus holidays; due at 24:00 of
 # the Nth business day after routing), "N hours", "N minutes" or "N seconds".
 answer_deadline = {json.dumps(r.answer_deadline)}
+# Time the company has to take or reject a time a center proposed (same forms); then
+# the offer is withdrawn and the need goes to the next candidate.
+proposal_deadline = {json.dumps(r.proposal_deadline)}
 # Dates that are not business days, e.g. ["2026-12-25", "2027-01-01"].
 holidays = [{days}]
 # Candidates kept per need (1-20); a decline or expiry moves to the next.

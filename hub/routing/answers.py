@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from hub.routing import transitions as tr
 from hub.routing.changes import replan
+from hub.routing.deadlines import deadline
 from hub.routing.model import (
     DECLINE_REASONS,
     ITEM_ACCEPTED,
@@ -198,10 +199,16 @@ def _apply(
         except ValueError as exc:
             return rejected(item.state, f"not applied: {exc}")
     state = KIND_STATE[answer.kind]
+    extra: dict[str, Any] = {}
+    if state == ITEM_PROPOSED:
+        # From now on the company owes the answer: the item's deadline becomes its deadline.
+        zone = read.candidate_from(json.loads(item.candidate)).time_zone
+        extra["deadline"] = deadline(now, zone, rq.policy.proposal_rule, rq.policy.holidays)
     store.update_item(
         conn,
         item.item_id,
         (item.state,),
+        **extra,
         state=state,
         answered_at=now,
         answered_by=answer.answered_by,

@@ -214,7 +214,8 @@ def reassign(
 
 
 def sweep(rq: Requests) -> tuple[str, ...]:
-    """Expire open items past their deadline and re-route their needs; returns the
+    """Expire items waiting past their deadline (open items, and proposals the company
+    did not answer) and re-route their needs; returns the
     centers that got deliveries (withdrawals and new items). Safe to run on every hub
     process at once: each item is expired by exactly one of them."""
     now = rq.now()
@@ -231,7 +232,8 @@ def sweep(rq: Requests) -> tuple[str, ...]:
             if not tr.expire(conn, item, now):
                 continue
             centers.append(item.center_id)
-            cause = f"{item.center_id} did not answer by {tr.when(item.deadline)}"
+            who = "the company" if item.state == ITEM_PROPOSED else item.center_id
+            cause = f"{who} did not answer by {tr.when(item.deadline)}"
             new = tr.reroute(conn, rq.policy, head, item.need_index, planned, now, cause)
             centers.extend([new] if new else [])
             store.refresh_state(conn, item.request_id, now)

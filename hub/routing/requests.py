@@ -86,7 +86,9 @@ class Requests:
         self.settings = settings
         self.stale_after = stale_after
         self.clock = clock
-        self.policy = tr.Policy(settings.deadline_rule, settings.holiday_dates)
+        self.policy = tr.Policy(
+            settings.deadline_rule, settings.holiday_dates, settings.proposal_rule
+        )
         self.engine = store_.engine
 
     def now(self) -> int:

@@ -61,10 +61,12 @@ def demand_category(need: Need) -> str:
 
 @dataclass(frozen=True)
 class Policy:
-    """How long centers have to answer."""
+    """How long centers have to answer, and companies to answer a proposed time."""
 
     rule: DeadlineRule
     holidays: frozenset[date]
+    proposal_rule: DeadlineRule
+    """For the company's answer to a proposed time."""
 
 
 def first_choice(planned: PlannedNeed | None) -> str | None:
@@ -216,7 +218,23 @@ def take_back(
 
 
 def expire(conn: Connection, item: Any, now: int) -> bool:
-    """An open item passed its deadline unanswered; False if it changed meanwhile."""
+    """An item passed its deadline unanswered (by the center, or by the company for a
+    proposed time); False if it changed meanwhile."""
+    if item.state == ITEM_PROPOSED:
+        reason = (
+            f"the company did not take the proposed time by {when(item.deadline)}; the "
+            "offer is withdrawn and the need goes to the next candidate"
+        )
+        return take_back(
+            conn,
+            item,
+            now,
+            HUB,
+            reason,
+            state=ITEM_EXPIRED,
+            kind="proposal-expired",
+            from_states=(ITEM_PROPOSED,),
+        )
     reason = f"no answer by the deadline {when(item.deadline)}; the need goes to the next candidate"
     return take_back(
         conn,

@@ -296,12 +296,13 @@ def open_counts(conn: Connection, center_ids: Iterable[str]) -> dict[str, int]:
 
 
 def overdue(conn: Connection, now: int, limit: int) -> list[str]:
-    """Open items whose deadline has passed, earliest deadline first."""
+    """Items waiting past their deadline (for the center's answer, or for the company's
+    answer to a proposed time), earliest deadline first."""
     i = request_items.c
     return list(
         conn.execute(
             select(i.item_id)
-            .where(i.state.in_(OPEN_ITEM_STATES), i.deadline <= now)
+            .where(i.state.in_(WAITING_ITEM_STATES), i.deadline <= now)
             .order_by(i.deadline, i.item_id)
             .limit(limit)
         ).scalars()

@@ -80,6 +80,7 @@ def test_holidays_may_be_toml_dates(tmp_path: Path) -> None:
         ("[routing]\nanswer_deadline = '2 weeks'\n", "[routing] answer_deadline", "4 hours"),
         ("[routing]\nanswer_deadline = '0 hours'\n", "must be more than 0", "2 business days"),
         ("[routing]\nanswer_deadline = 2\n", "[routing] answer_deadline", "quoted string"),
+        ("[routing]\nproposal_deadline = 'soon'\n", "[routing] proposal_deadline", "4 hours"),
         ("[routing]\nholidays = ['12/25']\n", "[routing] holidays: '12/25' is not a date", "ISO"),
         ("[routing]\nholidays = [2026-12-25T10:00:00]\n", "[routing] holidays", "list of strings"),
         ("[routing]\nmax_candidates = 0\n", "[routing] max_candidates: 0", "between 1 and 20"),

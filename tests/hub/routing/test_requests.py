@@ -289,6 +289,33 @@ def test_sweep_expires_overdue_items_and_reroutes(world: World, rq: Requests, cl
     assert late.outcome == "rejected" and "deadline passed" in late.message
 
 
+def test_a_proposal_the_company_leaves_unanswered_expires_and_reroutes(
+    world: World, clock: Clock
+) -> None:
+    rq = requests_on(world.store, clock, proposal_deadline="1 hours")
+    view, _ = rq.submit(draft(), actor=PORTAL)
+    item = view.needs[0].items[0].item_id
+    offered = (MONDAY + 2 * DAY, MONDAY + 2 * DAY + 4 * HOUR)
+    assert rq.answer(A, propose(item, *offered)).outcome == "applied"
+    proposed = rq.get(view.id).needs[0].items[0]
+    # The company's hour runs from the proposal, not from the routing.
+    assert proposed.state == "proposed" and proposed.deadline == clock.now + HOUR
+    clock.advance(HOUR - 1)
+    assert rq.sweep() == ()
+    clock.advance(1)
+    assert rq.sweep() == (A, B)
+    view = rq.get(view.id)
+    old, new = view.needs[0].items
+    assert old.state == "expired" and new.candidate.center_id == B
+    kinds = [(e.kind, e.actor) for e in view.events]
+    assert ("proposal-expired", "hub") in kinds
+    withdrawal = deliveries(rq, A)[-1]
+    assert withdrawal.withdrawal.item_id == item
+    assert "did not take the proposed time" in withdrawal.withdrawal.reason
+    with pytest.raises(RoutingConflict, match="not proposed"):
+        rq.respond_to_proposal(view.id, item, True, actor=PORTAL)
+
+
 def test_a_second_hub_cannot_expire_the_same_item_twice(
     world: World, rq: Requests, clock: Clock
 ) -> None:
