@@ -106,9 +106,11 @@ def _item(i: ItemView, need: str, now: int) -> dict[str, Any]:
         "equipment_id": c.equipment_id,
         "state": i.state,
         "routed_at": timeconv.iso(i.routed_at),
-        # A proposed item waits for the company: the center's deadline no longer applies.
-        "deadline": timeconv.iso(i.deadline) if waiting_center else None,
-        "due_seconds": i.deadline - now if waiting_center else None,
+        # A proposed item waits for the company: its deadline is the company's (then the
+        # offer is withdrawn and the need moves on), shown but not flagged as the center's.
+        "waiting_for": "center" if waiting_center else "company",
+        "deadline": timeconv.iso(i.deadline),
+        "due_seconds": i.deadline - now,
         "urgent": waiting_center and i.deadline - now <= URGENT_SECONDS,
     }
 
@@ -129,14 +131,15 @@ def count_chips(counts: dict[str, int]) -> str:
 
 
 def _due(item: dict[str, Any]) -> str:
-    if item["deadline"] is None:
-        return tr("company to answer", "기업 응답 대기")
     seconds = item["due_seconds"]
     if seconds < 0:
         left = tr(f"{_hours(-seconds)} overdue", f"{_hours(-seconds)} 초과")
     else:
         left = tr(f"in {_hours(seconds)}", f"{_hours(seconds)} 남음")
-    return f"{esc(item['deadline'])}<br>{left}"
+    who = ""
+    if item["waiting_for"] == "company":
+        who = tr("company to answer", "기업 응답 대기") + "<br>"
+    return f"{who}{esc(item['deadline'])}<br>{left}"
 
 
 def _hours(seconds: int) -> str:

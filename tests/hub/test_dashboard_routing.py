@@ -82,7 +82,8 @@ def test_deadlines_turn_red_within_four_hours() -> None:
     assert (soon["urgent"], late["urgent"], calm["urgent"], waiting["urgent"]) == (
         True, True, False, False,
     )  # fmt: skip
-    assert waiting["deadline"] is None  # the company answers a proposal, not the center
+    # A proposal waits for the company: its deadline shows, not flagged as the center's.
+    assert waiting["waiting_for"] == "company" and waiting["deadline"] is not None
     rows = dashboard_routing.queue_rows([soon, late, waiting])
     assert rows.count('class="urgent"') == 2 and "1 min overdue" in rows
     assert "company to answer" in rows and "기업 응답 대기" in rows

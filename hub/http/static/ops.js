@@ -198,8 +198,11 @@
     return Math.floor(s / 86400) + " d";
   }
   function dueCell(i) {
-    if (i.deadline === null) return [both("company to answer", "기업 응답 대기")];
     var span = el("span", i.urgent ? { "class": "urgent" } : {});
+    if (i.waiting_for === "company") {
+      span.appendChild(both("company to answer", "기업 응답 대기"));
+      span.appendChild(el("br"));
+    }
     span.appendChild(document.createTextNode(i.deadline));
     span.appendChild(el("br"));
     var left = hoursText(Math.abs(i.due_seconds));
