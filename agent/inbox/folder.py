@@ -47,10 +47,22 @@ def safe_item_id(item_id: str) -> bool:
     return 0 < len(item_id) <= 120 and not item_id.startswith(".") and set(item_id) <= _SAFE_NAME
 
 
+# The center's staff read and answer through the folder, usually as members of the
+# agent's group (the installer's service account): folders the agent creates are shared
+# with that group (setgid, so files inherit it), items are group-readable, and the
+# answers folders group-writable. Folders the center made itself keep their modes.
+ROOT_MODE = 0o2750
+ITEMS_MODE = 0o2750
+ANSWERS_MODE = 0o2770
+FILE_MODE = 0o640
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` all at once, durable before returning."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes 0600 files: staff in the agent's group could not read them.
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -107,8 +119,21 @@ class FolderSink(Sink):
 
     def prepare(self) -> None:
         try:
-            for d in (self.items_dir, self.done_dir, self.rejected_dir):
-                d.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            for d, mode in (
+                (self.path, ROOT_MODE),
+                (self.items_dir, ITEMS_MODE),
+                (self.answers_dir, ANSWERS_MODE),
+                (self.done_dir, ANSWERS_MODE),
+                (self.rejected_dir, ANSWERS_MODE),
+            ):
+                try:
+                    d.mkdir()
+                except FileExistsError:
+                    if d.is_dir():
+                        continue
+                    raise
+                os.chmod(d, mode)  # mkdir's mode is cut by the umask
             # Left by a write a crash interrupted (only the agent writes items/).
             for tmp in self.items_dir.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)

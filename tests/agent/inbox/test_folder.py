@@ -233,3 +233,31 @@ def test_an_unusable_folder_keeps_items_in_the_state_until_it_works(
         f"{item_id(2)}.json",
     ]
     assert InboxStore(state).pending_handover() == []
+
+
+def test_the_folder_is_shared_with_the_agents_group(config: AgentConfig, inbox: Inbox) -> None:
+    # Staff read items and drop answers as members of the agent's group (the service
+    # account's): the folders the agent made say so, and so do the files it writes.
+    inbox.receive(item_delivery(1))
+    root = config.state_path.parent / "inbox"
+    modes = {
+        name: os.stat(root / name).st_mode & 0o7777
+        for name in ("", "items", "answers", "answers/done", "answers/rejected")
+    }
+    assert modes == {
+        "": 0o2750,
+        "items": 0o2750,
+        "answers": 0o2770,
+        "answers/done": 0o2770,
+        "answers/rejected": 0o2770,
+    }
+    item = root / "items" / f"{item_id(1)}.json"
+    assert os.stat(item).st_mode & 0o777 == 0o640
+
+
+def test_a_folder_the_center_made_keeps_its_modes(config: AgentConfig, state: AgentState) -> None:
+    root = config.state_path.parent / "inbox"
+    (root / "answers").mkdir(parents=True)
+    os.chmod(root / "answers", 0o2775)
+    Inbox(config, state).receive(item_delivery(1))
+    assert os.stat(root / "answers").st_mode & 0o7777 == 0o2775
