@@ -21,7 +21,6 @@ only when it entered the inbox).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import json
@@ -44,8 +43,8 @@ from tests.helpers.agentenv import (
 )
 from tests.helpers.e2e import Procs, route_through
 from tests.helpers.hubenv import RunningHub
+from tests.helpers.linkproxy import LinkProxy, link_proxy
 from tests.helpers.portal import Reply, fetch, http_address
-from tests.helpers.tcpproxy import Counters, TcpProxy
 from tests.helpers.wait import eventually
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -467,122 +466,6 @@ def set_inbox(ad: AgentDir, poll_seconds: float = INBOX_POLL_SECONDS) -> None:
     section = f'[inbox]\nkind = "folder"\npoll_seconds = {poll_seconds}\n\n'
     text = text.replace("\n[[sources]]\n", f"\n{section}[[sources]]\n", 1)
     ad.config.write_text(text, encoding="utf-8")
-
-
-def link_proxy(procs: Procs, address: str, latency: float = 0.0) -> LinkProxy:
-    """A LinkProxy to ``address``, stopped with ``procs``."""
-    host, port = address.rsplit(":", 1)
-    proxy = LinkProxy(host, int(port), latency=latency)
-    proxy.start()
-    procs.proxies.append(proxy)
-    return proxy
-
-
-# -- a link that can hold the agent's messages back -------------------------------------------
-
-
-@dataclass
-class LinkProxy(TcpProxy):
-    """A TcpProxy whose link can be slow (``latency`` seconds each way) and can hold back
-    what one side sends: ``hold("up")`` keeps the agent's messages (acknowledgements,
-    answers) from the hub while the hub's still arrive, ``hold("down")`` the reverse.
-    ``cut()`` drops the held bytes with the connections. What was read from one side
-    before it died is still passed on to the other, as the network would."""
-
-    latency: float = 0.0
-    holding: set[str] = field(default_factory=set)
-    _held: dict[tuple[int, str], bytearray] = field(default_factory=dict)
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def hold(self, direction: str) -> None:
-        assert direction in ("up", "down"), direction
-        self.holding.add(direction)
-
-    def release(self) -> None:
-        """Stop holding for new connections; bytes held so far go with the next cut()."""
-        self.holding.clear()
-
-    def held_bytes(self, direction: str) -> int:
-        return sum(len(b) for (_, d), b in list(self._held.items()) if d == direction)
-
-    async def _close_all(self) -> None:
-        await super()._close_all()
-        self._held.clear()
-
-    async def _shutdown(self) -> None:
-        await super()._shutdown()
-        # Let the connections' tasks see their ends before the loop stops.
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=2)
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            await self._link(reader, writer)
-        finally:
-            self._tasks.discard(task)
-
-    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        opened = await self._open_link(writer)
-        if opened is None:
-            return
-        link, up_reader, up_writer = opened
-        await asyncio.gather(
-            self._pump(reader, up_writer, link, (id(writer), "up")),
-            self._pump(up_reader, writer, link, (id(writer), "down")),
-            return_exceptions=True,
-        )
-        for key in ((id(writer), "up"), (id(writer), "down")):
-            self._held.pop(key, None)
-        for w in (writer, up_writer):
-            self._writers.discard(w)
-            with contextlib.suppress(ConnectionError, OSError):
-                w.close()
-
-    async def _pump(
-        self,
-        src: asyncio.StreamReader,
-        dst: asyncio.StreamWriter,
-        link: Counters,
-        key: tuple[int, str],
-    ) -> None:
-        """Copy ``src`` to ``dst``, ``latency`` seconds late, unless held."""
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
-        direction = key[1]
-        held = self._held.setdefault(key, bytearray())
-
-        async def send() -> None:
-            while (entry := await queue.get()) is not None:
-                due, data = entry
-                if (wait := due - loop.time()) > 0:
-                    await asyncio.sleep(wait)
-                dst.write(data)
-                await dst.drain()
-
-        sender = asyncio.create_task(send())
-        try:
-            while data := await src.read(65536):
-                if direction in self.holding or held:
-                    # Once anything is held, everything after it is too: a TLS stream
-                    # passed on with a gap would only be garbage to the other side.
-                    held.extend(data)
-                    continue
-                for c in (self.counters, link):
-                    if direction == "up":
-                        c.up += len(data)
-                    else:
-                        c.down += len(data)
-                queue.put_nowait((loop.time() + self.latency, data))
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            queue.put_nowait(None)
-            with contextlib.suppress(ConnectionError, OSError):
-                await sender
-            dst.close()
 
 
 # -- printing the logs of a module's shared processes when one of its tests failed ----------

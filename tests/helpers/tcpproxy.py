@@ -127,27 +127,42 @@ class TcpProxy:
         if opened is None:
             return
         link, up_reader, up_writer = opened
-
-        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
-            try:
-                while data := await src.read(65536):
-                    if up:
-                        self.counters.up += len(data)
-                        link.up += len(data)
-                    else:
-                        self.counters.down += len(data)
-                        link.down += len(data)
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                dst.close()
-
         await asyncio.gather(
-            pump(reader, up_writer, True), pump(up_reader, writer, False), return_exceptions=True
+            self._pump(reader, up_writer, link, (id(writer), "up")),
+            self._pump(up_reader, writer, link, (id(writer), "down")),
+            return_exceptions=True,
         )
+        self._link_closed(id(writer))
         for w in (writer, up_writer):
             self._writers.discard(w)
             with contextlib.suppress(ConnectionError, OSError):
                 w.close()
+
+    def count(self, link: Counters, direction: str, n: int) -> None:
+        """Add ``n`` bytes that crossed in ``direction`` ("up" or "down")."""
+        for c in (self.counters, link):
+            if direction == "up":
+                c.up += n
+            else:
+                c.down += n
+
+    async def _pump(
+        self,
+        src: asyncio.StreamReader,
+        dst: asyncio.StreamWriter,
+        link: Counters,
+        key: tuple[int, str],
+    ) -> None:
+        """Copy ``src`` to ``dst`` and count it; ``key`` is (connection, direction)."""
+        try:
+            while data := await src.read(65536):
+                self.count(link, key[1], len(data))
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            dst.close()
+
+    def _link_closed(self, connection: int) -> None:
+        """Both directions of ``connection`` ended (subclasses drop per-link state)."""
