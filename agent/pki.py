@@ -73,7 +73,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory, then rename.
 
     The temp file gets ``mode`` before any byte is written, so a private key is never
-    readable by others, not even for an instant.
+    readable by others, not even for an instant; the rename is synced to disk too.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -86,6 +86,7 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
 
 
 def create_key_and_csr(
@@ -153,8 +154,8 @@ def pending_path(path: Path) -> Path:
     return path.with_name(path.name + PENDING_SUFFIX)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # The renames are durable only once the directory entry is on disk.
+def fsync_dir(directory: Path) -> None:
+    """Make renames in ``directory`` durable: they are only once its entry is on disk."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -174,7 +175,7 @@ def install_key_and_cert(key_path: Path, cert_path: Path, key: bytes, cert: byte
     os.replace(key_new, key_path)
     os.replace(cert_new, cert_path)
     for directory in {key_path.parent, cert_path.parent}:
-        _fsync_dir(directory)
+        fsync_dir(directory)
 
 
 def finish_interrupted_install(key_path: Path, cert_path: Path) -> bool:
@@ -203,7 +204,7 @@ def finish_interrupted_install(key_path: Path, cert_path: Path) -> bool:
         os.replace(key_new, key_path)
     os.replace(cert_new, cert_path)
     for directory in {key_path.parent, cert_path.parent}:
-        _fsync_dir(directory)
+        fsync_dir(directory)
     return True
 
 

@@ -22,7 +22,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +31,7 @@ from agent.inbox.answers import RawAnswer
 from agent.inbox.render import how_to_answer, item_json
 from agent.inbox.sinks import Found, Sink
 from agent.inbox.store import InboxItem
+from agent.pki import fsync_dir, write_atomic
 
 if TYPE_CHECKING:
     from agent.config import AgentConfig
@@ -55,34 +55,6 @@ ROOT_MODE = 0o2750
 ITEMS_MODE = 0o2750
 ANSWERS_MODE = 0o2770
 FILE_MODE = 0o640
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` all at once, durable before returning."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes 0600 files: staff in the agent's group could not read them.
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # The rename is durable only once the directory entry is.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _free_name(directory: Path, name: str) -> Path:
@@ -158,7 +130,7 @@ class FolderSink(Sink):
     def _write(self, path: Path, data: dict[str, Any]) -> None:
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         try:
-            write_atomic(path, text.encode("utf-8"))
+            write_atomic(path, text.encode("utf-8"), mode=FILE_MODE)
         except OSError as exc:
             raise self._fail(f"write {path.name}", exc) from None
 
@@ -249,7 +221,8 @@ class FolderSink(Sink):
             return  # staff took it away; it is queued either way
         except OSError as exc:
             raise self._fail(f"move {path.name} to answers/done", exc) from None
-        _fsync_dir(self.answers_dir)
+        with contextlib.suppress(OSError):  # the move stands; its sync is best effort
+            fsync_dir(self.answers_dir)
 
     def reject(self, found: Found, problems: list[str]) -> None:
         path: Path = found.handle
@@ -269,11 +242,14 @@ class FolderSink(Sink):
         try:
             # The explanation first: a crash before the move only means rejecting it again.
             write_atomic(
-                target.with_name(target.name + ".error.txt"), ("\n".join(lines) + "\n").encode()
+                target.with_name(target.name + ".error.txt"),
+                ("\n".join(lines) + "\n").encode(),
+                mode=FILE_MODE,
             )
             os.replace(path, target)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise self._fail(f"move {path.name} to answers/rejected", exc) from None
-        _fsync_dir(self.answers_dir)
+        with contextlib.suppress(OSError):  # the move stands; its sync is best effort
+            fsync_dir(self.answers_dir)
