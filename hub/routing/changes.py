@@ -18,6 +18,7 @@ from hub.routing.model import (
     ITEM_ACCEPTED,
     ITEM_PROPOSED,
     REQUEST_CANCELLED,
+    WAITING_ITEM_STATES,
     PlannedNeed,
     RequestView,
 )
@@ -129,7 +130,7 @@ def cancel(
     centers: list[str] = []
     with write_tx(rq.engine) as conn:
         read.request_row(conn, request_id, lock=True)
-        waiting = [i for i in read.items_of(conn, request_id) if i.state in tr.WAITING]
+        waiting = [i for i in read.items_of(conn, request_id) if i.state in WAITING_ITEM_STATES]
         tr.lock_centers(conn, *(i.center_id for i in waiting))
         for item in waiting:
             if tr.take_back(conn, item, now, actor, why):
@@ -202,7 +203,7 @@ def reassign(
             raise RoutingConflict(
                 f"item {item_id} changed meanwhile; read the request again and retry"
             )
-        if current.state in tr.WAITING:
+        if current.state in WAITING_ITEM_STATES:
             why = f"reassigned by an operator to another center{': ' + reason if reason else ''}"
             tr.take_back(conn, current, now, actor, why)
             centers.append(item.center_id)

@@ -42,6 +42,10 @@ ITEM_STATES = (
 )
 OPEN_ITEM_STATES = (ITEM_ROUTED, ITEM_DELIVERED)
 """Waiting for the center: these count as the center's load and have a deadline."""
+WAITING_ITEM_STATES = (ITEM_ROUTED, ITEM_DELIVERED, ITEM_PROPOSED)
+"""Items someone still has to act on: the center (routed, delivered) or the company
+(proposed). They have a deadline; cancel and reassign take them back; the dashboard
+queue lists them."""
 
 DECLINE_REASONS = ("no-capacity", "equipment-unavailable", "out-of-scope", "other")
 

@@ -21,13 +21,12 @@ from sqlalchemy import Connection
 from hub.routing import deliveries
 from hub.routing.deadlines import DeadlineRule, deadline
 from hub.routing.model import (
-    ITEM_DELIVERED,
     ITEM_EXPIRED,
     ITEM_PROPOSED,
-    ITEM_ROUTED,
     ITEM_WITHDRAWN,
     OPEN_ITEM_STATES,
     SIGNAL_UNSERVED,
+    WAITING_ITEM_STATES,
     Candidate,
     Need,
     PlannedNeed,
@@ -37,7 +36,6 @@ from hub.store import routing_read as read
 from proto import timeconv
 
 HUB = "hub"
-WAITING = (ITEM_ROUTED, ITEM_DELIVERED, ITEM_PROPOSED)
 
 
 def center_actor(center_id: str) -> str:
@@ -197,7 +195,7 @@ def take_back(
     *,
     state: str = ITEM_WITHDRAWN,
     kind: str = "withdrawn",
-    from_states: tuple[str, ...] = WAITING,
+    from_states: tuple[str, ...] = WAITING_ITEM_STATES,
 ) -> bool:
     """Withdraw (or expire) a waiting item and tell its center; False if it was no longer
     in ``from_states`` (another process got there first): nothing written then."""

@@ -16,10 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, or_, select
 
 from hub.routing.model import (
-    ITEM_DELIVERED,
-    ITEM_PROPOSED,
-    ITEM_ROUTED,
     OPEN_ITEM_STATES,
+    WAITING_ITEM_STATES,
     Candidate,
     Company,
     Coordinator,
@@ -40,11 +38,6 @@ from hub.store.schema import (
     request_needs,
     service_requests,
 )
-
-WAITING_ITEM_STATES = (ITEM_ROUTED, ITEM_DELIVERED, ITEM_PROPOSED)
-"""Items someone still has to act on: the center (routed, delivered) or the company
-(proposed). Cancel and reassign take these back; the dashboard queue lists them."""
-
 
 # -- JSON columns ------------------------------------------------------------------------
 
