@@ -63,7 +63,9 @@ def test_ca_rotation_bundle_push_renew_request_and_retire(hub: RunningHub, tmp_p
         )
         both = {pki.fingerprint(old_ca), pki.fingerprint(new_ca)}
         eventually(lambda: set(_fingerprints(ca_pem)) == both, timeout=15, what="bundle written")
-        assert agent.events("trust_bundle_updated")
+        # Logged after the write returns (which syncs the directory): the file can be seen
+        # a moment before the line is.
+        eventually(lambda: agent.events("trust_bundle_updated"), timeout=15, what="logged")
         assert not list(ad.dir.glob(".ca.pem*"))
         assert len(agent.events("session_start")) == 1
 
