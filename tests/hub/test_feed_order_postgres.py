@@ -58,6 +58,9 @@ def test_concurrent_applies_never_show_a_reader_a_gap(store: Store) -> None:
         futures = [pool.submit(_writer, store, c, start) for c in CENTERS]
         polls = 0
         while position < total:
+            # Asked before the read: a writer finishing between an empty read and this
+            # check would otherwise end the loop with its last commit unread.
+            finished = all(f.done() for f in futures)
             page = store.read_feed(position, 1000, T0, 30)
             polls += 1
             for ev in page.events:
@@ -65,7 +68,7 @@ def test_concurrent_applies_never_show_a_reader_a_gap(store: Store) -> None:
                     gaps.append((position, ev.position))
                 seen.append(ev.position)
                 position = ev.position
-            if all(f.done() for f in futures) and not page.events and position < total:
+            if finished and not page.events and position < total:
                 break  # every writer finished and nothing more arrives: the gaps say why
         assert sum(f.result() for f in futures) == total
     assert gaps == [], f"reader saw positions jump (last seen, next): {gaps[:5]}"
